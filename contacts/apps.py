@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ContactsConfig(AppConfig):
+    name = "contacts"
+    verbose_name = _("家校通讯录")
+    default_auto_field = "django.db.models.BigAutoField"

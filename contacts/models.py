@@ -1,0 +1,205 @@
+"""Parents (WeCom external contacts) as WeCom last described them.
+
+Fields that map one to one onto the API keep the API's names (doc 91670). A field
+WeCom did not send is stored as NULL ("not visible to this app"), never as "".
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ContactType(models.IntegerChoices):
+    WECHAT = 1, _("微信用户")
+    WECOM = 2, _("企业微信用户")
+
+
+class Gender(models.IntegerChoices):
+    UNKNOWN = 0, _("未知")
+    MALE = 1, _("男性")
+    FEMALE = 2, _("女性")
+
+
+class ConnectionState(models.TextChoices):
+    ACTIVE = "active", _("正常")
+    NOT_CONNECTED = "not_connected", _("已无联系")
+
+
+class RefreshTrigger(models.TextChoices):
+    STAFF = "staff", _("教职工手动")
+    COMMAND = "command", _("命令行")
+    JOB = "job", _("后台任务")
+    CALLBACK = "callback", _("企业微信回调")
+
+
+class AttributeType(models.IntegerChoices):
+    TEXT = 0, _("文本")
+    WEB = 1, _("网页")
+    MINIPROGRAM = 2, _("小程序")
+
+
+class TagType(models.IntegerChoices):
+    CORP = 1, _("企业设置")
+    PERSONAL = 2, _("用户自定义")
+
+
+class ExternalContact(models.Model):
+    external_userid = models.CharField(_("external_userid"), max_length=128, unique=True)
+    name = models.CharField(_("姓名"), max_length=255, null=True, blank=True, help_text=_("外部联系人的姓名或别名"))
+    position = models.CharField(_("职位"), max_length=255, null=True, blank=True)
+    avatar = models.CharField(_("头像"), max_length=1024, null=True, blank=True, help_text=_("第三方应用不可获取"))
+    corp_name = models.CharField(_("企业简称"), max_length=255, null=True, blank=True)
+    corp_full_name = models.CharField(_("企业主体名称"), max_length=255, null=True, blank=True)
+    type = models.PositiveSmallIntegerField(_("类型"), choices=ContactType.choices, null=True, blank=True)
+    gender = models.PositiveSmallIntegerField(_("性别"), choices=Gender.choices, null=True, blank=True)
+    unionid = models.CharField(_("unionid"), max_length=128, null=True, blank=True, db_index=True)
+    is_subscribe = models.BooleanField(
+        _("已关注学校通知"),
+        null=True,
+        blank=True,
+        help_text=_("企业微信仅在家长已关注时返回此字段；为空表示未关注或本应用不可见。"),
+    )
+    subscriber_tag_ids = models.JSONField(_("家长标签ID"), null=True, blank=True, help_text=_("subscriber_info.tag_id"))
+    subscriber_remark_mobiles = models.JSONField(
+        _("学校备注的手机号"), null=True, blank=True, help_text=_("subscriber_info.remark_mobiles，第三方应用不返回")
+    )
+    subscriber_remark = models.CharField(
+        _("学校备注"),
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text=_("subscriber_info.remark，默认为“学生姓名-关系”"),
+    )
+
+    state = models.CharField(_("状态"), max_length=20, choices=ConnectionState.choices, default=ConnectionState.ACTIVE)
+    state_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(_("最近成功刷新"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("最近尝试刷新"), null=True, blank=True)
+    last_trigger = models.CharField(_("最近触发方式"), max_length=20, choices=RefreshTrigger.choices, blank=True)
+    last_triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("最近触发人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_error = models.TextField(_("最近错误"), blank=True)
+    last_errcode = models.IntegerField(_("最近错误码"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("家长")
+        verbose_name_plural = _("家长")
+        ordering = ["name", "external_userid"]
+        permissions = [
+            ("refresh_externalcontact", _("可以从企业微信刷新家长")),
+            ("view_phone_numbers", _("可以查看完整手机号")),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_userid
+
+
+class ExternalProfileAttribute(models.Model):
+    """One entry of external_profile.external_attr, in WeCom's order."""
+
+    contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="attributes")
+    position = models.PositiveSmallIntegerField(_("顺序"))
+    type = models.SmallIntegerField(
+        _("类型"), help_text=_("0 文本，1 网页，2 小程序；其他值为企业微信新增的类型，原始内容保存在 raw 中")
+    )
+    name = models.CharField(_("名称"), max_length=255, null=True, blank=True)
+    text_value = models.TextField(_("文本"), null=True, blank=True)
+    web_url = models.CharField(_("网页地址"), max_length=2048, null=True, blank=True)
+    web_title = models.CharField(_("网页标题"), max_length=255, null=True, blank=True)
+    miniprogram_appid = models.CharField(_("小程序appid"), max_length=64, null=True, blank=True)
+    miniprogram_pagepath = models.CharField(_("小程序页面路径"), max_length=1024, null=True, blank=True)
+    miniprogram_title = models.CharField(_("小程序标题"), max_length=255, null=True, blank=True)
+    raw = models.JSONField(_("原始内容"))
+
+    class Meta:
+        verbose_name = _("对外属性")
+        verbose_name_plural = _("对外属性")
+        ordering = ["contact", "position"]
+        constraints = [models.UniqueConstraint(fields=["contact", "position"], name="unique_attribute_position")]
+
+    def __str__(self) -> str:
+        return self.name or ""
+
+    @property
+    def type_label(self) -> str:
+        if self.type in AttributeType.values:
+            return AttributeType(self.type).label
+        return _("未知类型 %(type)s") % {"type": self.type}
+
+
+class FollowUser(models.Model):
+    """A staff member (teacher) who added the parent, with what they noted about them."""
+
+    contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="follow_users")
+    userid = models.CharField(_("成员userid"), max_length=128)
+    remark = models.CharField(_("备注"), max_length=255, null=True, blank=True)
+    description = models.TextField(_("描述"), null=True, blank=True)
+    createtime = models.DateTimeField(_("添加时间"), null=True, blank=True)
+    remark_corp_name = models.CharField(_("备注企业名称"), max_length=255, null=True, blank=True)
+    remark_mobiles = models.JSONField(_("备注手机号"), null=True, blank=True, help_text=_("第三方应用不可获取"))
+    state = models.CharField(_("添加渠道"), max_length=255, null=True, blank=True)
+    ended_at = models.DateTimeField(
+        _("关系结束时间"),
+        null=True,
+        blank=True,
+        help_text=_("该老师不再出现在企业微信返回的跟进人中的时间；记录予以保留。"),
+    )
+
+    class Meta:
+        verbose_name = _("跟进老师")
+        verbose_name_plural = _("跟进老师")
+        ordering = ["contact", "createtime", "userid"]
+        constraints = [models.UniqueConstraint(fields=["contact", "userid"], name="unique_follow_user_per_contact")]
+        indexes = [models.Index(fields=["userid"])]
+
+    def __str__(self) -> str:
+        return f"{self.userid}: {self.remark or ''}"
+
+
+class FollowUserTag(models.Model):
+    follow_user = models.ForeignKey(FollowUser, on_delete=models.CASCADE, related_name="tags")
+    group_name = models.CharField(_("标签分组"), max_length=255, null=True, blank=True)
+    tag_name = models.CharField(_("标签名称"), max_length=255, null=True, blank=True)
+    type = models.PositiveSmallIntegerField(_("标签类型"), choices=TagType.choices, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("跟进标签")
+        verbose_name_plural = _("跟进标签")
+        ordering = ["follow_user", "group_name", "tag_name"]
+
+    def __str__(self) -> str:
+        return f"{self.group_name or ''}/{self.tag_name or ''}"
+
+
+class ContactSnapshot(models.Model):
+    """The raw answer of one successful refresh, kept so nothing fetched is ever lost."""
+
+    contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="snapshots")
+    fetched_at = models.DateTimeField(_("获取时间"), db_index=True)
+    trigger = models.CharField(_("触发方式"), max_length=20, choices=RefreshTrigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("触发人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    raw = models.JSONField(_("企业微信原始返回"))
+    changes = models.JSONField(_("变更"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("刷新记录")
+        verbose_name_plural = _("刷新记录")
+        ordering = ["-fetched_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.fetched_at:%Y-%m-%d %H:%M}"

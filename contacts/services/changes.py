@@ -1,0 +1,120 @@
+"""What one refresh changed, kept as JSON in the snapshot and rendered for people.
+
+Values are stored as JSON-friendly values (datetimes as ISO text, tags as
+"group/name" strings); rendering happens when shown, in the reader's language,
+and masks phone numbers unless the reader may see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from contacts.privacy import mask_phone
+
+PHONE_FIELDS = {"subscriber_remark_mobiles", "remark_mobiles"}
+
+# Labels of the fields a change may name, shown in summaries.
+FIELD_LABELS = {
+    "name": "姓名",
+    "position": "职位",
+    "avatar": "头像",
+    "corp_name": "企业简称",
+    "corp_full_name": "企业主体名称",
+    "type": "类型",
+    "gender": "性别",
+    "unionid": "unionid",
+    "is_subscribe": "已关注学校通知",
+    "subscriber_tag_ids": "家长标签ID",
+    "subscriber_remark_mobiles": "学校备注的手机号",
+    "subscriber_remark": "学校备注",
+    "external_profile": "对外属性",
+    "state": "状态",
+    "remark": "备注",
+    "description": "描述",
+    "createtime": "添加时间",
+    "remark_corp_name": "备注企业名称",
+    "remark_mobiles": "备注手机号",
+    "tags": "标签",
+}
+
+
+@dataclass
+class ContactChanges:
+    created: bool = False
+    fields: dict[str, list[Any]] = field(default_factory=dict)
+    follow_users_added: list[str] = field(default_factory=list)
+    follow_users_removed: list[str] = field(default_factory=list)
+    follow_users_changed: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.created
+            or self.fields
+            or self.follow_users_added
+            or self.follow_users_removed
+            or self.follow_users_changed
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "fields": self.fields,
+            "follow_users_added": self.follow_users_added,
+            "follow_users_removed": self.follow_users_removed,
+            "follow_users_changed": self.follow_users_changed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ContactChanges:
+        data = data or {}
+        return cls(
+            created=bool(data.get("created")),
+            fields=dict(data.get("fields") or {}),
+            follow_users_added=list(data.get("follow_users_added") or []),
+            follow_users_removed=list(data.get("follow_users_removed") or []),
+            follow_users_changed=dict(data.get("follow_users_changed") or {}),
+        )
+
+    def lines(self, *, reveal_phones: bool = False) -> list[str]:
+        """One line per change, e.g. "备注 (rocky): 李部长 → 李主任"."""
+        if self.is_empty:
+            return []
+        lines = []
+        if self.created:
+            lines.append(_("新家长，首次保存"))
+        else:
+            for name, (old, new) in self.fields.items():
+                lines.append(_change_line(name, old, new, reveal_phones=reveal_phones))
+        if self.follow_users_added:
+            lines.append(_("新增跟进老师：%(userids)s") % {"userids": ", ".join(self.follow_users_added)})
+        if self.follow_users_removed:
+            lines.append(_("跟进关系结束：%(userids)s") % {"userids": ", ".join(self.follow_users_removed)})
+        for userid, changed in self.follow_users_changed.items():
+            for name, (old, new) in changed.items():
+                lines.append(_change_line(name, old, new, reveal_phones=reveal_phones, owner=userid))
+        return lines
+
+    def summary(self, *, reveal_phones: bool = False) -> str:
+        return "；".join(self.lines(reveal_phones=reveal_phones)) or _("无变化")
+
+
+def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: str = "") -> str:
+    label = _(FIELD_LABELS.get(name, name))
+    if owner:
+        label = f"{label} ({owner})"
+    mask = name in PHONE_FIELDS and not reveal_phones
+    return f"{label}：{_show(old, mask)} → {_show(new, mask)}"
+
+
+def _show(value: Any, mask: bool) -> str:
+    if value is None or value == [] or value == "":
+        return _("（空）")
+    if isinstance(value, list):
+        return ", ".join(mask_phone(v) if mask else str(v) for v in value)
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    return mask_phone(value) if mask else str(value)

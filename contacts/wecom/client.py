@@ -1,0 +1,463 @@
+"""HTTP client for the WeCom (企业微信) school-edition API.
+
+What it takes care of, so that callers need not:
+
+- the access token: fetched with gettoken, kept in the Django cache (shared by all
+  processes) and refreshed by one caller at a time, because WeCom rate-limits gettoken;
+- a rejected token (errcode 40014 or 42001): dropped, replaced, and the call tried once more;
+- transient failures (errcode -1, 6000, 45033, timeouts, refused connections, HTTP 5xx,
+  unreadable answers): at most three tries in all, with exponential backoff and jitter;
+- every failure reaches callers as a `WeComError`. WeCom takes the token and the secret
+  in the query string, and requests puts the full URL in its exception messages, so errors
+  are built from redacted text only and never chained to the requests exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.core.cache.backends.base import BaseCache
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from .errors import ErrorKind, WeComError
+from .redaction import redact
+
+logger = logging.getLogger("contacts.wecom")
+
+# Retries of transient failures: 3 tries in all; with the default backoff of 1 s the
+# waits are about 1-1.5 s then 2-2.5 s.
+MAX_TRIES = 3
+DEFAULT_BACKOFF = 1.0
+BACKOFF_MAX = 8.0
+
+# A dead host should fail fast even when reads are allowed to take longer.
+MAX_CONNECT_TIMEOUT = 5.0
+
+# gettoken: tokens live 7200 s; keep them a little less so that no call uses one that
+# is about to expire, but never so little that a short-lived token is fetched on every call.
+DEFAULT_EXPIRES_IN = 7200
+TOKEN_SAFETY_MARGIN = 300
+TOKEN_MIN_LIFETIME = 60
+
+# One refresh at a time: waiters poll the cache at this interval.
+LOCK_POLL_INTERVAL = 0.05
+# A failed refresh is shared with the callers waiting for it for this long, instead of
+# each of them calling gettoken again (repeated failing calls get gettoken blocked).
+REFRESH_FAILURE_MEMORY = 5
+
+# externalcontact/get paging: the school edition has no cursor, the enterprise edition
+# pages follow_user by 500; 50 pages is far beyond any real contact, so more is a loop.
+MAX_CURSOR_PAGES = 50
+
+ERRCODE_NO_EXTERNAL_CONTACTS = 84061
+
+MIN_SCRUBBED_LENGTH = 8
+
+# Failures of the connection itself, worth trying again. (ConnectTimeout is both a
+# ConnectionError and a Timeout; ReadTimeout is a Timeout.)
+_TRANSIENT_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+_UNREADABLE = object()
+
+
+class WeComClient:
+    """Calls the WeCom API for one app (one corp id and secret).
+
+    Keep one client for a batch of calls: it holds a keep-alive `requests.Session`.
+    The access token lives in `cache`, so clients in other threads and processes that
+    share the cache share the token too.
+    """
+
+    def __init__(
+        self,
+        *,
+        corp_id: str,
+        secret: str,
+        api_base: str,
+        timeout: float,
+        session: requests.Session | None = None,
+        cache: BaseCache | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        if cache is None:
+            from django.core.cache import cache as default_cache
+
+            cache = default_cache
+        self._corp_id = corp_id
+        self._secret = secret
+        self._api_base = api_base.rstrip("/")
+        self._timeouts = (min(timeout, MAX_CONNECT_TIMEOUT), timeout)
+        self._session = session if session is not None else requests.Session()
+        self._cache = cache
+        self._sleep = sleep
+        self._backoff = max(backoff, 0.0)
+
+        # The cache keys name the app by its corp id and a hash of its secret (every app
+        # has its own secret and token); the secret itself never goes into a key.
+        app = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
+        self._token_key = f"wecom:token:{app}"
+        self._lock_key = f"wecom:token-lock:{app}"
+        self._failure_key = f"wecom:token-failure:{app}"
+
+        # The lock must outlive the slowest refresh (every try timing out, plus the
+        # backoff), or a second caller would start one while the first still runs.
+        # Waiters wait a little longer than that, so that they outlive a dead holder's lock.
+        slowest_try = sum(self._timeouts)
+        self.lock_timeout = math.ceil(MAX_TRIES * slowest_try + (MAX_TRIES - 1) * BACKOFF_MAX) + 1
+        self.token_wait = self.lock_timeout + 5.0
+
+    @classmethod
+    def from_settings(cls) -> WeComClient:
+        """A client for the app configured in the Django settings, with the shared cache."""
+        from django.core.cache import cache
+
+        return cls(
+            corp_id=settings.WECOM_CORP_ID,
+            secret=settings.WECOM_SECRET,
+            api_base=settings.WECOM_API_BASE,
+            timeout=settings.WECOM_TIMEOUT,
+            cache=cache,
+            backoff=settings.WECOM_BACKOFF_SECONDS,
+        )
+
+    # -- public API -------------------------------------------------------------------
+
+    def get_external_contact(self, external_userid: str) -> dict[str, Any]:
+        """The whole answer of externalcontact/get (errcode 0) for one parent.
+
+        If WeCom pages follow_user (`next_cursor`, enterprise edition), the pages are
+        fetched and their follow_user lists joined into the returned answer.
+        """
+        api = "externalcontact/get"
+        answer = self._call(api, {"external_userid": external_userid})
+        if not isinstance(answer.get("external_contact"), dict):
+            raise WeComError.malformed(f"{api}: errcode 0 but no external_contact object", api=api)
+        cursor = _next_cursor(answer, api)
+        if not cursor:
+            return answer
+
+        follow_user = _follow_user(answer, api)
+        seen = {cursor}
+        for _page in range(MAX_CURSOR_PAGES - 1):
+            page = self._call(api, {"external_userid": external_userid, "cursor": cursor})
+            follow_user.extend(_follow_user(page, api))
+            cursor = _next_cursor(page, api)
+            if not cursor:
+                answer.pop("next_cursor", None)
+                answer["follow_user"] = follow_user
+                return answer
+            if cursor in seen:
+                raise WeComError.malformed(f"{api}: next_cursor repeats an earlier page", api=api)
+            seen.add(cursor)
+        raise WeComError.malformed(f"{api}: follow_user still not complete after {MAX_CURSOR_PAGES} pages", api=api)
+
+    def list_external_contacts(self, staff_userid: str) -> list[str]:
+        """The external_userids of the parents that one staff member added.
+
+        A member who added none makes WeCom answer 84061; that is an empty list here.
+        """
+        api = "externalcontact/list"
+        try:
+            answer = self._call(api, {"userid": staff_userid})
+        except WeComError as error:
+            if error.errcode == ERRCODE_NO_EXTERNAL_CONTACTS:
+                return []
+            raise
+        return _list_of(answer, "external_userid", str, api)
+
+    def list_departments(self, department_id: int | None = None) -> list[dict[str, Any]]:
+        """The school's departments (classes, grades, ...); the whole tree without an id."""
+        api = "school/department/list"
+        params = {} if department_id is None else {"id": str(department_id)}
+        return _list_of(self._call(api, params), "departments", dict, api)
+
+    def list_parents(self, department_id: int) -> list[dict[str, Any]]:
+        """The parents of one department (not its sub-departments)."""
+        api = "school/user/list_parent"
+        answer = self._call(api, {"department_id": str(department_id)})
+        return _list_of(answer, "parents", dict, api)
+
+    # -- calls with the access token ---------------------------------------------------
+
+    def _call(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """GET an API with the access token; if WeCom rejects the token, replace it and try once more."""
+        token = self._access_token()
+        try:
+            return self._get_with_retries(api, {**params, "access_token": token})
+        except WeComError as error:
+            if error.kind is not ErrorKind.TOKEN:
+                raise
+            logger.info("WeCom %s: access token rejected (errcode %s), fetching a new one", api, error.errcode)
+        # Outside the except block, so that a second rejection is raised as it is, unchained.
+        self._forget_token(token)
+        token = self._access_token()
+        return self._get_with_retries(api, {**params, "access_token": token})
+
+    def _get_with_retries(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
+        retrying = Retrying(
+            stop=stop_after_attempt(MAX_TRIES),
+            wait=wait_exponential_jitter(
+                multiplier=self._backoff, jitter=self._backoff / 2, max=BACKOFF_MAX if self._backoff else 0
+            ),
+            retry=retry_if_exception(_is_transient),
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        return retrying(self._get_once, api, params)
+
+    def _get_once(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """One GET: the answer's JSON object when errcode is 0, else a WeComError."""
+        try:
+            response = self._session.get(f"{self._api_base}/{api}", params=dict(params), timeout=self._timeouts)
+        except requests.RequestException as exc:
+            failure = self._transport_failure(api, exc, params)
+        else:
+            return self._read_answer(api, response, params)
+        # Raised here rather than in the except block: the requests exception's message
+        # holds the URL with the token or the secret, and must not become __context__.
+        raise failure
+
+    def _transport_failure(self, api: str, exc: requests.RequestException, params: Mapping[str, str]) -> WeComError:
+        logger.info("WeCom %s: %s", api, type(exc).__name__)
+        detail = f"{api}: {type(exc).__name__}: {self._scrub(str(exc), params)}"[:500]
+        if isinstance(exc, _TRANSIENT_TRANSPORT_ERRORS):
+            return WeComError.unreachable(detail, api=api)
+        # An invalid URL or scheme: WECOM_API_BASE is wrong, retrying cannot help.
+        return WeComError(
+            f"WeCom could not be called: {detail}",
+            kind=ErrorKind.CONFIGURATION,
+            meaning_zh="无法调用企业微信接口",
+            meaning_en="WeCom could not be called",
+            hint_zh="请检查 WECOM_API_BASE 是否为企业微信接口地址（如 https://qyapi.weixin.qq.com/cgi-bin）。",
+            hint_en="Check that WECOM_API_BASE is the WeCom API address (e.g. https://qyapi.weixin.qq.com/cgi-bin).",
+            api=api,
+        )
+
+    def _read_answer(self, api: str, response: requests.Response, params: Mapping[str, str]) -> dict[str, Any]:
+        status = response.status_code
+        content_type = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
+        if status >= 500 or status == 429:
+            logger.info("WeCom %s: HTTP %s", api, status)
+            raise WeComError.unreachable(f"{api}: HTTP {status}, {content_type}", api=api)
+
+        body = _parse_json(response)
+        if body is _UNREADABLE:
+            logger.info("WeCom %s: HTTP %s, %s, not JSON", api, status, content_type)
+            # A 2xx that cannot be read is a cut connection or a gateway page: try again.
+            # A 4xx page means the URL is wrong, which another try will not change.
+            raise WeComError.malformed(
+                f"{api}: HTTP {status}, {content_type}, not JSON", api=api, transient=status < 400
+            )
+        if not isinstance(body, dict):
+            logger.info("WeCom %s: HTTP %s, JSON %s", api, status, _json_type(body))
+            raise WeComError.malformed(f"{api}: HTTP {status}, a JSON {_json_type(body)} instead of an object", api=api)
+        errcode = body.get("errcode")
+        if type(errcode) is not int:  # bool is an int subclass, and no errcode
+            logger.info("WeCom %s: HTTP %s, no integer errcode", api, status)
+            raise WeComError.malformed(f"{api}: HTTP {status}, no integer errcode in the answer", api=api)
+
+        logger.debug("WeCom %s: HTTP %s, errcode %s", api, status, errcode)
+        if errcode != 0:
+            errmsg = body.get("errmsg")
+            errmsg = self._scrub(errmsg if isinstance(errmsg, str) else "", params)
+            raise WeComError.from_errcode(errcode, errmsg, api=api)
+        return body
+
+    def _scrub(self, text: str, params: Mapping[str, str]) -> str:
+        """`text` without the token or the secret, whether as a URL parameter or bare."""
+        text = redact(text)
+        for value in (params.get("access_token"), params.get("corpsecret"), self._secret):
+            # Real tokens and secrets are dozens of characters; replacing a value of a
+            # few characters everywhere would only garble the message.
+            if value and len(value) >= MIN_SCRUBBED_LENGTH:
+                text = text.replace(value, "***").replace(quote(value, safe=""), "***")
+        return text
+
+    # -- the access token -------------------------------------------------------------
+
+    def _access_token(self) -> str:
+        token = self._cache.get(self._token_key)
+        if token:
+            return token
+        return self._refresh_token()
+
+    def _refresh_token(self) -> str:
+        """Fetch a token, one caller at a time across threads and processes.
+
+        The caller that adds the lock key fetches; the others poll the cache until the
+        token appears. The lock expires by itself, so if its holder dies one waiter takes
+        it over. If the holder fails, the waiters raise its error rather than each
+        calling gettoken again.
+        """
+        owner = uuid.uuid4().hex
+        waiting_since = time.time()
+        deadline = time.monotonic() + self.token_wait
+        while True:
+            if self._cache.add(self._lock_key, owner, timeout=self.lock_timeout):
+                try:
+                    # Another caller may have stored a token between our get and add.
+                    return self._cache.get(self._token_key) or self._fetch_and_store_token()
+                finally:
+                    self._release_lock(owner)
+            time.sleep(LOCK_POLL_INTERVAL)
+            token = self._cache.get(self._token_key)
+            if token:
+                return token
+            failure = self._failure_since(waiting_since)
+            if failure is not None:
+                raise failure
+            if time.monotonic() >= deadline:
+                raise WeComError.unreachable(
+                    "gettoken: gave up waiting for another process to fetch the access token", api="gettoken"
+                )
+
+    def _fetch_and_store_token(self) -> str:
+        try:
+            token, expires_in = self._fetch_token()
+        except WeComError as error:
+            self._cache.set(self._failure_key, (time.time(), error), timeout=REFRESH_FAILURE_MEMORY)
+            raise
+        lifetime = _token_lifetime(expires_in)
+        self._cache.set(self._token_key, token, timeout=lifetime)
+        logger.info("WeCom gettoken: new access token, kept for %s s", lifetime)
+        return token
+
+    def _fetch_token(self) -> tuple[str, int]:
+        api = "gettoken"
+        if not self._corp_id or not self._secret:
+            raise WeComError(
+                "WECOM_CORP_ID and WECOM_SECRET must both be set",
+                kind=ErrorKind.CONFIGURATION,
+                meaning_zh="未配置企业ID或应用Secret",
+                meaning_en="corp id or app secret not configured",
+                hint_zh="请设置 WECOM_CORP_ID 和 WECOM_SECRET。",
+                hint_en="Set WECOM_CORP_ID and WECOM_SECRET.",
+                api=api,
+            )
+        answer = self._get_with_retries(api, {"corpid": self._corp_id, "corpsecret": self._secret})
+        token = answer.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise WeComError.malformed(f"{api}: errcode 0 but no access_token", api=api)
+        return token, _expires_in(answer.get("expires_in"))
+
+    def _forget_token(self, failed_token: str) -> None:
+        """Drop the cached token, unless another caller has already replaced it."""
+        # Not atomic: at worst a fresh token is dropped and fetched once more.
+        if self._cache.get(self._token_key) == failed_token:
+            self._cache.delete(self._token_key)
+
+    def _release_lock(self, owner: str) -> None:
+        # Only our own lock: if ours expired, another caller may hold the key now.
+        if self._cache.get(self._lock_key) == owner:
+            self._cache.delete(self._lock_key)
+
+    def _failure_since(self, since: float) -> WeComError | None:
+        entry = self._cache.get(self._failure_key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] >= since and isinstance(entry[1], WeComError):
+            return entry[1]
+        return None
+
+
+def get_client() -> WeComClient:
+    """A client configured from the Django settings."""
+    return WeComClient.from_settings()
+
+
+# -- module functions ---------------------------------------------------------------------
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, WeComError) and exc.kind is ErrorKind.TRANSIENT
+
+
+def _log_retry(retry_state: RetryCallState) -> None:
+    error = retry_state.outcome.exception() if retry_state.outcome else None
+    api = retry_state.args[0] if retry_state.args else "?"
+    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    logger.warning(
+        "WeCom %s: try %d of %d failed (errcode %s), trying again in %.1f s",
+        api,
+        retry_state.attempt_number,
+        MAX_TRIES,
+        getattr(error, "errcode", None),
+        wait,
+    )
+
+
+def _parse_json(response: requests.Response) -> Any:
+    """The decoded body, or `_UNREADABLE` (not JSON, cut short, or not text)."""
+    try:
+        return response.json()
+    except ValueError:  # requests' JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return _UNREADABLE
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else type(value).__name__
+
+
+def _expires_in(value: Any) -> int:
+    """The token lifetime WeCom gave; 7200 s when missing or odd (not a positive number, or larger)."""
+    if isinstance(value, bool):
+        return DEFAULT_EXPIRES_IN
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return DEFAULT_EXPIRES_IN
+    if seconds <= 0 or seconds > DEFAULT_EXPIRES_IN:
+        return DEFAULT_EXPIRES_IN
+    return seconds
+
+
+def _token_lifetime(expires_in: int) -> int:
+    """How long to keep a token: its lifetime less a margin, but at least a minute or
+    half its lifetime, whichever is shorter."""
+    return max(expires_in - TOKEN_SAFETY_MARGIN, min(TOKEN_MIN_LIFETIME, expires_in // 2), 1)
+
+
+def _list_of(answer: Mapping[str, Any], key: str, item_type: type, api: str) -> list[Any]:
+    items = answer.get(key)
+    if not isinstance(items, list) or not all(isinstance(item, item_type) for item in items):
+        kind = "strings" if item_type is str else "objects"
+        raise WeComError.malformed(f"{api}: errcode 0 but no list of {kind} in {key!r}", api=api)
+    return items
+
+
+def _follow_user(answer: Mapping[str, Any], api: str) -> list[Any]:
+    """A page's follow_user list; a page without one has no staff on it."""
+    if "follow_user" not in answer:
+        return []
+    return list(_list_of(answer, "follow_user", dict, api))
+
+
+def _next_cursor(answer: Mapping[str, Any], api: str) -> str:
+    cursor = answer.get("next_cursor")
+    if cursor is None or cursor == "":
+        return ""
+    if not isinstance(cursor, str):
+        raise WeComError.malformed(f"{api}: next_cursor is not a string", api=api)
+    return cursor

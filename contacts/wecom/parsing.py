@@ -1,0 +1,250 @@
+"""Turn an externalcontact/get answer (doc 91670) into plain values.
+
+The field table of the doc is the authority. Rules that follow from it:
+- a key WeCom did not send becomes None ("not visible to this app"), never "";
+- phone numbers arrive as strings or as numbers and are kept as strings;
+- keys we do not know are ignored here (the raw answer is kept in the snapshot);
+- a value of the wrong shape is an error naming where it is, never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from contacts.wecom.errors import WeComError
+
+API = "externalcontact/get"
+
+
+@dataclass(frozen=True)
+class ParsedTag:
+    group_name: str | None
+    tag_name: str | None
+    type: int | None
+
+
+@dataclass(frozen=True)
+class ParsedFollowUser:
+    userid: str
+    remark: str | None
+    description: str | None
+    createtime: dt.datetime | None
+    remark_corp_name: str | None
+    remark_mobiles: list[str] | None
+    state: str | None
+    tags: tuple[ParsedTag, ...]
+
+
+@dataclass(frozen=True)
+class ParsedAttribute:
+    position: int
+    type: int
+    name: str | None
+    text_value: str | None = None
+    web_url: str | None = None
+    web_title: str | None = None
+    miniprogram_appid: str | None = None
+    miniprogram_pagepath: str | None = None
+    miniprogram_title: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParsedContact:
+    external_userid: str
+    fields: dict[str, Any]
+    attributes: tuple[ParsedAttribute, ...]
+    follow_users: tuple[ParsedFollowUser, ...]
+
+
+class _Reader:
+    """Reads typed values out of one JSON object, naming the path in every error."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise _shape_error(path, "an object", data)
+        self.data = data
+        self.path = path
+
+    def _where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def text(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _shape_error(self._where(key), "text", value)
+        return str(value)
+
+    def integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise _shape_error(self._where(key), "a whole number", value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise _shape_error(self._where(key), "a whole number", value)
+
+    def phones(self, key: str) -> list[str] | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise _shape_error(self._where(key), "a list of phone numbers", value)
+        phones = []
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                raise _shape_error(f"{self._where(key)}[{index}]", "a phone number", item)
+            phones.append(str(item).strip())
+        return phones
+
+    def text_list(self, key: str) -> list[str] | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in value):
+            raise _shape_error(self._where(key), "a list of ids", value)
+        return [str(i) for i in value]
+
+    def timestamp(self, key: str) -> dt.datetime | None:
+        seconds = self.integer(key)
+        if seconds is None:
+            return None
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _shape_error(self._where(key), "a Unix timestamp", seconds) from None
+
+    def objects(self, key: str) -> list[Any]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise _shape_error(self._where(key), "a list", value)
+        return value
+
+    def child(self, key: str) -> _Reader | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        return _Reader(value, self._where(key))
+
+
+def _shape_error(path: str, expected: str, value: Any) -> WeComError:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return WeComError.malformed(f"{path} should be {expected}, got {shown}", api=API)
+
+
+def parse_external_contact(answer: dict[str, Any]) -> ParsedContact:
+    """Parse a whole externalcontact/get answer; raises WeComError on a wrong shape."""
+    top = _Reader(answer, "")
+    contact = top.child("external_contact")
+    if contact is None:
+        raise WeComError.malformed("the answer has no external_contact", api=API)
+    external_userid = contact.text("external_userid")
+    if not external_userid:
+        raise WeComError.malformed("external_contact.external_userid is missing", api=API)
+
+    gender = contact.integer("gender")
+    contact_type = contact.integer("type")
+    is_subscribe = contact.integer("is_subscribe")
+    subscriber = contact.child("subscriber_info")
+    fields: dict[str, Any] = {
+        "name": contact.text("name"),
+        "position": contact.text("position"),
+        "avatar": contact.text("avatar"),
+        "corp_name": contact.text("corp_name"),
+        "corp_full_name": contact.text("corp_full_name"),
+        "type": contact_type,
+        "gender": gender,
+        "unionid": contact.text("unionid"),
+        "is_subscribe": None if is_subscribe is None else is_subscribe == 1,
+        "subscriber_tag_ids": subscriber.text_list("tag_id") if subscriber else None,
+        "subscriber_remark_mobiles": subscriber.phones("remark_mobiles") if subscriber else None,
+        "subscriber_remark": subscriber.text("remark") if subscriber else None,
+    }
+
+    profile = contact.child("external_profile")
+    raw_attributes = profile.objects("external_attr") if profile else []
+    attributes = tuple(
+        _parse_attribute(item, position, f"external_contact.external_profile.external_attr[{position}]")
+        for position, item in enumerate(raw_attributes)
+    )
+
+    follow_users = tuple(
+        _parse_follow_user(item, f"follow_user[{index}]") for index, item in enumerate(top.objects("follow_user"))
+    )
+    seen: set[str] = set()
+    for follow_user in follow_users:
+        if follow_user.userid in seen:
+            raise WeComError.malformed(f"follow_user lists {follow_user.userid!r} twice", api=API)
+        seen.add(follow_user.userid)
+
+    return ParsedContact(
+        external_userid=external_userid, fields=fields, attributes=attributes, follow_users=follow_users
+    )
+
+
+def _parse_attribute(item: Any, position: int, path: str) -> ParsedAttribute:
+    reader = _Reader(item, path)
+    attr_type = reader.integer("type")
+    if attr_type is None:
+        raise WeComError.malformed(f"{path}.type is missing", api=API)
+    name = reader.text("name")
+    if attr_type == 0:
+        text = reader.child("text")
+        return ParsedAttribute(position, attr_type, name, text_value=text.text("value") if text else None, raw=item)
+    if attr_type == 1:
+        web = reader.child("web")
+        return ParsedAttribute(
+            position,
+            attr_type,
+            name,
+            web_url=web.text("url") if web else None,
+            web_title=web.text("title") if web else None,
+            raw=item,
+        )
+    if attr_type == 2:
+        mini = reader.child("miniprogram")
+        return ParsedAttribute(
+            position,
+            attr_type,
+            name,
+            miniprogram_appid=mini.text("appid") if mini else None,
+            miniprogram_pagepath=mini.text("pagepath") if mini else None,
+            miniprogram_title=mini.text("title") if mini else None,
+            raw=item,
+        )
+    # A type WeCom added after this code was written: keep it whole rather than drop it.
+    return ParsedAttribute(position, attr_type, name, raw=item)
+
+
+def _parse_follow_user(item: Any, path: str) -> ParsedFollowUser:
+    reader = _Reader(item, path)
+    userid = reader.text("userid")
+    if not userid:
+        raise WeComError.malformed(f"{path}.userid is missing", api=API)
+    tags = []
+    for index, raw_tag in enumerate(reader.objects("tags")):
+        tag = _Reader(raw_tag, f"{path}.tags[{index}]")
+        tags.append(
+            ParsedTag(group_name=tag.text("group_name"), tag_name=tag.text("tag_name"), type=tag.integer("type"))
+        )
+    return ParsedFollowUser(
+        userid=userid,
+        remark=reader.text("remark"),
+        description=reader.text("description"),
+        createtime=reader.timestamp("createtime"),
+        remark_corp_name=reader.text("remark_corp_name"),
+        remark_mobiles=reader.phones("remark_mobiles"),
+        state=reader.text("state"),
+        tags=tuple(tags),
+    )

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Start the WeCom simulator and the app on 127.0.0.1 with a demo school and login.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+APP_PORT=${APP_PORT:-8000}
+SANDBOX_PORT=${SANDBOX_PORT:-8001}
+DEMO_PARENTS=${DEMO_PARENTS:-200}
+DEMO_USER=${DEMO_USER:-admin}
+DEMO_PASSWORD=${DEMO_PASSWORD:-schoolcontacts-demo}
+
+mkdir -p var
+# The demo has its own database and credentials; a .env of a real school is not used.
+export DEBUG=1
+export SECRET_KEY=demo-only-not-secret-key-for-local-use-0123456789abcdef
+export DATABASE_URL=${DEMO_DATABASE_URL:-sqlite:///var/demo.sqlite3}
+export CACHE_URL=dbcache://schoolcontacts_cache
+export WECOM_CORP_ID=wwdemoschool0001
+export WECOM_SECRET=demo-app-secret
+export WECOM_API_BASE=http://127.0.0.1:${SANDBOX_PORT}/cgi-bin
+export WECOM_TIMEOUT=5
+
+"$PY" manage.py migrate --noinput
+
+"$PY" manage.py wecom_sandbox --port "$SANDBOX_PORT" --parents "$DEMO_PARENTS" --latency-ms 20 >var/sandbox.log 2>&1 &
+SANDBOX_PID=$!
+trap 'kill $SANDBOX_PID 2>/dev/null || true' EXIT INT TERM
+
+for _ in $(seq 1 50); do
+    if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $SANDBOX_PORT), 0.2)" 2>/dev/null; then
+        break
+    fi
+    kill -0 "$SANDBOX_PID" 2>/dev/null || { cat var/sandbox.log; echo "The WeCom simulator did not start." >&2; exit 1; }
+    sleep 0.2
+done
+
+"$PY" manage.py demo_setup --username "$DEMO_USER" --password "$DEMO_PASSWORD"
+
+cat <<MSG
+
+  schoolcontacts demo is ready
+  App:            http://127.0.0.1:${APP_PORT}/admin/
+  Login:          ${DEMO_USER} / ${DEMO_PASSWORD}
+  WeCom simulator: http://127.0.0.1:${SANDBOX_PORT}/cgi-bin (log: var/sandbox.log)
+  Try the parent woAAAA. Stop with Ctrl-C.
+
+MSG
+
+"$PY" manage.py runserver "127.0.0.1:${APP_PORT}" --noreload

@@ -1,0 +1,63 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import responses
+from django.core.cache import cache
+from responses import matchers
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The access token lives in the cache; no test may see another's token.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def seed_answer() -> dict:
+    """The seed document's example answer for woAAAA, its JSON mistakes fixed."""
+    return copy.deepcopy(json.loads((DATA / "seed_example.json").read_text(encoding="utf-8")))
+
+
+API = "https://wecom.test/cgi-bin"
+TOKEN = "TEST-ACCESS-TOKEN-0123456789"
+
+
+class FakeWeCom:
+    """WeCom faked at the HTTP edge: tests say what each call answers."""
+
+    def __init__(self, rsps: responses.RequestsMock) -> None:
+        self.rsps = rsps
+
+    def _contact_url(self, external_userid: str) -> dict:
+        return {
+            "url": f"{API}/externalcontact/get",
+            "match": [matchers.query_param_matcher({"external_userid": external_userid}, strict_match=False)],
+        }
+
+    def answers(self, answer: dict) -> None:
+        self.rsps.get(**self._contact_url(answer["external_contact"]["external_userid"]), json=answer)
+
+    def fails(self, external_userid: str, errcode: int) -> None:
+        self.rsps.get(**self._contact_url(external_userid), json={"errcode": errcode, "errmsg": "simulated"})
+
+    def sends(self, external_userid: str, body, *, status: int = 200, content_type: str = "text/html") -> None:
+        self.rsps.get(**self._contact_url(external_userid), body=body, status=status, content_type=content_type)
+
+    def contact_calls(self) -> int:
+        return sum("/externalcontact/get" in call.request.url for call in self.rsps.calls)
+
+
+@pytest.fixture
+def wecom():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(
+            f"{API}/gettoken",
+            json={"errcode": 0, "errmsg": "ok", "access_token": TOKEN, "expires_in": 7200},
+        )
+        yield FakeWeCom(rsps)
