@@ -45,13 +45,13 @@ class TagType(models.IntegerChoices):
 
 class ExternalContact(models.Model):
     external_userid = models.CharField(_("external_userid"), max_length=128, unique=True)
-    name = models.CharField(_("姓名"), max_length=255, null=True, blank=True, help_text=_("外部联系人的姓名或别名"))
-    position = models.CharField(_("职位"), max_length=255, null=True, blank=True)
-    avatar = models.CharField(_("头像"), max_length=1024, null=True, blank=True, help_text=_("第三方应用不可获取"))
-    corp_name = models.CharField(_("企业简称"), max_length=255, null=True, blank=True)
-    corp_full_name = models.CharField(_("企业主体名称"), max_length=255, null=True, blank=True)
-    type = models.PositiveSmallIntegerField(_("类型"), choices=ContactType.choices, null=True, blank=True)
-    gender = models.PositiveSmallIntegerField(_("性别"), choices=Gender.choices, null=True, blank=True)
+    name = models.TextField(_("姓名"), null=True, blank=True, help_text=_("外部联系人的姓名或别名"))
+    position = models.TextField(_("职位"), null=True, blank=True)
+    avatar = models.TextField(_("头像"), null=True, blank=True, help_text=_("第三方应用不可获取"))
+    corp_name = models.TextField(_("企业简称"), null=True, blank=True)
+    corp_full_name = models.TextField(_("企业主体名称"), null=True, blank=True)
+    type = models.SmallIntegerField(_("类型"), choices=ContactType.choices, null=True, blank=True)
+    gender = models.SmallIntegerField(_("性别"), choices=Gender.choices, null=True, blank=True)
     unionid = models.CharField(_("unionid"), max_length=128, null=True, blank=True, db_index=True)
     is_subscribe = models.BooleanField(
         _("已关注学校通知"),
@@ -63,9 +63,8 @@ class ExternalContact(models.Model):
     subscriber_remark_mobiles = models.JSONField(
         _("学校备注的手机号"), null=True, blank=True, help_text=_("subscriber_info.remark_mobiles，第三方应用不返回")
     )
-    subscriber_remark = models.CharField(
+    subscriber_remark = models.TextField(
         _("学校备注"),
-        max_length=255,
         null=True,
         blank=True,
         help_text=_("subscriber_info.remark，默认为“学生姓名-关系”"),
@@ -110,13 +109,13 @@ class ExternalProfileAttribute(models.Model):
     type = models.SmallIntegerField(
         _("类型"), help_text=_("0 文本，1 网页，2 小程序；其他值为企业微信新增的类型，原始内容保存在 raw 中")
     )
-    name = models.CharField(_("名称"), max_length=255, null=True, blank=True)
+    name = models.TextField(_("名称"), null=True, blank=True)
     text_value = models.TextField(_("文本"), null=True, blank=True)
-    web_url = models.CharField(_("网页地址"), max_length=2048, null=True, blank=True)
-    web_title = models.CharField(_("网页标题"), max_length=255, null=True, blank=True)
-    miniprogram_appid = models.CharField(_("小程序appid"), max_length=64, null=True, blank=True)
-    miniprogram_pagepath = models.CharField(_("小程序页面路径"), max_length=1024, null=True, blank=True)
-    miniprogram_title = models.CharField(_("小程序标题"), max_length=255, null=True, blank=True)
+    web_url = models.TextField(_("网页地址"), null=True, blank=True)
+    web_title = models.TextField(_("网页标题"), null=True, blank=True)
+    miniprogram_appid = models.TextField(_("小程序appid"), null=True, blank=True)
+    miniprogram_pagepath = models.TextField(_("小程序页面路径"), null=True, blank=True)
+    miniprogram_title = models.TextField(_("小程序标题"), null=True, blank=True)
     raw = models.JSONField(_("原始内容"))
 
     class Meta:
@@ -140,12 +139,12 @@ class FollowUser(models.Model):
 
     contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="follow_users")
     userid = models.CharField(_("成员userid"), max_length=128)
-    remark = models.CharField(_("备注"), max_length=255, null=True, blank=True)
+    remark = models.TextField(_("备注"), null=True, blank=True)
     description = models.TextField(_("描述"), null=True, blank=True)
     createtime = models.DateTimeField(_("添加时间"), null=True, blank=True)
-    remark_corp_name = models.CharField(_("备注企业名称"), max_length=255, null=True, blank=True)
+    remark_corp_name = models.TextField(_("备注企业名称"), null=True, blank=True)
     remark_mobiles = models.JSONField(_("备注手机号"), null=True, blank=True, help_text=_("第三方应用不可获取"))
-    state = models.CharField(_("添加渠道"), max_length=255, null=True, blank=True)
+    state = models.TextField(_("添加渠道"), null=True, blank=True)
     ended_at = models.DateTimeField(
         _("关系结束时间"),
         null=True,
@@ -166,9 +165,9 @@ class FollowUser(models.Model):
 
 class FollowUserTag(models.Model):
     follow_user = models.ForeignKey(FollowUser, on_delete=models.CASCADE, related_name="tags")
-    group_name = models.CharField(_("标签分组"), max_length=255, null=True, blank=True)
-    tag_name = models.CharField(_("标签名称"), max_length=255, null=True, blank=True)
-    type = models.PositiveSmallIntegerField(_("标签类型"), choices=TagType.choices, null=True, blank=True)
+    group_name = models.TextField(_("标签分组"), null=True, blank=True)
+    tag_name = models.TextField(_("标签名称"), null=True, blank=True)
+    type = models.SmallIntegerField(_("标签类型"), choices=TagType.choices, null=True, blank=True)
 
     class Meta:
         verbose_name = _("跟进标签")
@@ -203,3 +202,51 @@ class ContactSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} @ {self.fetched_at:%Y-%m-%d %H:%M}"
+
+
+PHONE_INDEX_LENGTH = 64
+
+
+class ContactPhone(models.Model):
+    """Every phone number noted for a parent, indexed so a full number finds the parent at once."""
+
+    contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(_("手机号"), max_length=PHONE_INDEX_LENGTH, db_index=True)
+
+    class Meta:
+        verbose_name = _("手机号")
+        verbose_name_plural = _("手机号")
+        constraints = [models.UniqueConstraint(fields=["contact", "number"], name="unique_phone_per_contact")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AuditAction(models.TextChoices):
+    REFRESH = "refresh", _("从企业微信刷新")
+    LOOKUP = "lookup", _("按 external_userid 查找")
+    VIEW_PHONES = "view_phones", _("查看完整手机号")
+
+
+class AuditEntry(models.Model):
+    """Who refreshed which parent and who saw unmasked phone numbers."""
+
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("教职工"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(_("用户名"), max_length=150, help_text=_("保留用户名，即使账号之后被删除"))
+    action = models.CharField(_("操作"), max_length=20, choices=AuditAction.choices)
+    contact = models.ForeignKey(
+        ExternalContact, verbose_name=_("家长"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    external_userid = models.CharField(_("external_userid"), max_length=128, blank=True)
+    outcome = models.TextField(_("结果"), blank=True)
+
+    class Meta:
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.get_action_display()} {self.external_userid}"

@@ -1,6 +1,19 @@
 """Phone numbers are personal data: shown masked unless a person may see them whole."""
 
+import re
 from collections.abc import Iterable
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_CHINA_PREFIXES = ("+86", "0086")
+
+
+def normalize_phone(text: str) -> str:
+    """The digits of a phone number as staff would type them: 139 1234-5678, +86 13912345678 → 13912345678."""
+    digits = _PHONE_SEPARATORS.sub("", str(text))
+    for prefix in _CHINA_PREFIXES:
+        if digits.startswith(prefix) and len(digits) > len(prefix) + 6:
+            return digits[len(prefix) :]
+    return digits
 
 
 def mask_phone(phone: str) -> str:

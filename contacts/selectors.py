@@ -2,10 +2,12 @@
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contacts.models import ExternalContact
+from contacts.models import ContactPhone, ExternalContact, FollowUser
+from contacts.privacy import normalize_phone
 
 
 def stored_external_userids(*, stale_for: dt.timedelta | None = None) -> list[str]:
@@ -15,3 +17,47 @@ def stored_external_userids(*, stale_for: dt.timedelta | None = None) -> list[st
         cutoff = timezone.now() - stale_for
         contacts = contacts.filter(Q(last_refreshed_at__lt=cutoff) | Q(last_refreshed_at__isnull=True))
     return list(contacts.order_by("external_userid").values_list("external_userid", flat=True))
+
+
+def with_teacher_count(contacts: QuerySet[ExternalContact]) -> QuerySet[ExternalContact]:
+    """Annotate `teacher_count`: teachers currently following each parent.
+
+    A correlated subquery rather than a JOIN + GROUP BY, so a page of 50 parents
+    counts only their own teachers.
+    """
+    counts = (
+        FollowUser.objects.filter(contact=OuterRef("pk"), ended_at__isnull=True)
+        .order_by()
+        .values("contact")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return contacts.annotate(teacher_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
+
+
+def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QuerySet[ExternalContact]:
+    """Parents matching what staff typed in the search box.
+
+    An exact external_userid is answered from its unique index alone. Otherwise the
+    term is looked for in the name, the school's remark, the unionid, a teacher's
+    userid or remark, and (as a whole number) the phone numbers.
+    """
+    term = term.strip()
+    if not term:
+        return contacts
+    exact = contacts.filter(external_userid=term)
+    if exact.exists():
+        return exact
+
+    teachers = FollowUser.objects.filter(contact=OuterRef("pk"))
+    matches = (
+        Q(name__icontains=term)
+        | Q(subscriber_remark__icontains=term)
+        | Q(unionid=term)
+        | Exists(teachers.filter(userid=term))
+        | Exists(teachers.filter(remark__icontains=term))
+    )
+    phone = normalize_phone(term)
+    if phone.isdigit() and len(phone) >= 5:
+        matches |= Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number=phone))
+    return contacts.filter(matches)

@@ -8,13 +8,18 @@ import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("SECRET_KEY", "test-only-key-" + "k" * 50)
-os.environ.setdefault("WECOM_CORP_ID", "wwtestcorp")
-os.environ.setdefault("WECOM_SECRET", "test-app-secret-do-not-leak")
-os.environ.setdefault("WECOM_API_BASE", "https://wecom.test/cgi-bin")
-os.environ.setdefault("WECOM_TIMEOUT", "2")
-os.environ.setdefault("WECOM_BACKOFF_SECONDS", "0")
-os.environ.setdefault("CACHE_URL", "locmemcache://")
+# Set, not defaulted: the tests clear the cache and must never reach a real school's
+# WeCom app or a shared Redis because the shell happened to export them.
+os.environ.update(
+    IGNORE_DOTENV="on",
+    SECRET_KEY="test-only-key-" + "k" * 50,
+    WECOM_CORP_ID="wwtestcorp",
+    WECOM_SECRET="test-app-secret-do-not-leak",  # noqa: S106 - a test value, asserted never to leak
+    WECOM_API_BASE="https://wecom.test/cgi-bin",
+    WECOM_TIMEOUT="2",
+    WECOM_BACKOFF_SECONDS="0",
+    CACHE_URL="locmemcache://",
+)
 
 from schoolcontacts.settings import *  # noqa: F403
 from schoolcontacts.settings import DATABASES
@@ -26,5 +31,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the shared in-memory database, so that tests with threads get
     # real SQLite locking instead of "table is locked" errors.
-    default_name = Path(tempfile.gettempdir()) / "schoolcontacts-test.sqlite3"
+    # One file per test process, so that two test runs on one machine never share it.
+    default_name = Path(tempfile.gettempdir()) / f"schoolcontacts-test-{os.getpid()}.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME", str(default_name))}

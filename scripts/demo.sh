@@ -12,7 +12,10 @@ DEMO_PASSWORD=${DEMO_PASSWORD:-schoolcontacts-demo}
 
 mkdir -p var
 # The demo has its own database and credentials; a .env of a real school is not used.
+export IGNORE_DOTENV=on
 export DEBUG=1
+export ALLOWED_HOSTS=127.0.0.1,localhost
+export LOG_LEVEL=WARNING
 export SECRET_KEY=demo-only-not-secret-key-for-local-use-0123456789abcdef
 export DATABASE_URL=${DEMO_DATABASE_URL:-sqlite:///var/demo.sqlite3}
 export CACHE_URL=dbcache://schoolcontacts_cache

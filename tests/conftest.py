@@ -61,3 +61,17 @@ def wecom():
             json={"errcode": 0, "errmsg": "ok", "access_token": TOKEN, "expires_in": 7200},
         )
         yield FakeWeCom(rsps)
+
+
+@pytest.fixture
+def sandbox(settings):
+    """The WeCom simulator on a free loopback port, with the app pointed at it."""
+    from contacts.sandbox.school import build_school
+    from contacts.sandbox.server import SandboxServer
+
+    server = SandboxServer(
+        school=build_school(parents=30, seed=1), corp_id=settings.WECOM_CORP_ID, secret=settings.WECOM_SECRET
+    ).start()
+    settings.WECOM_API_BASE = server.url
+    yield server
+    server.stop()

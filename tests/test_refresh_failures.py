@@ -6,6 +6,7 @@ from django.forms.models import model_to_dict
 
 from contacts.models import (
     ConnectionState,
+    ContactPhone,
     ContactSnapshot,
     ExternalContact,
     ExternalProfileAttribute,
@@ -33,6 +34,7 @@ def everything_stored() -> dict:
         "follow_users": rows(FollowUser),
         "tags": rows(FollowUserTag),
         "attributes": rows(ExternalProfileAttribute),
+        "phones": rows(ContactPhone),
         "snapshots": ContactSnapshot.objects.count(),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -11,6 +12,21 @@ from contacts.models import RefreshTrigger
 from contacts.services.refresh import RefreshResult, refresh_contact
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import ErrorKind, WeComError
+
+logger = logging.getLogger(__name__)
+
+# When this many parents in a row find WeCom unreachable, it is down: stop, don't wait out every parent.
+MAX_UNREACHABLE_IN_A_ROW = 5
+
+
+def _unexpected(error: Exception, external_userid: str) -> WeComError:
+    return WeComError(
+        f"storing {external_userid} failed: {type(error).__name__}",
+        meaning_zh="保存家长时发生内部错误",
+        meaning_en="internal error while storing the parent",
+        hint_zh="本地数据未改动；详情见服务器日志，请联系系统管理员。",
+        hint_en="Nothing stored was changed; the server log has the details. Tell the system administrator.",
+    )
 
 
 @dataclass(frozen=True)
@@ -50,26 +66,40 @@ def refresh_many(
 ) -> BatchSummary:
     """Refresh each parent; one parent's error never stops the others.
 
-    A configuration error (wrong secret, missing permission, untrusted IP) would fail
-    every parent alike, so it stops the batch and the rest are counted as not tried.
+    Errors that would fail every other parent alike stop the batch, and the rest are
+    counted as not tried: a configuration error (wrong secret, missing permission,
+    untrusted IP), WeCom's rate limit (more calls would prolong the block), and
+    WeCom being unreachable for several parents in a row.
     """
     client = client or get_client()
     pending = list(dict.fromkeys(external_userids))
     summary = BatchSummary(total=len(pending))
+    unreachable_in_a_row = 0
     for position, external_userid in enumerate(pending):
         try:
             result = refresh_contact(
                 external_userid=external_userid, trigger=trigger, triggered_by=triggered_by, client=client
             )
-        except WeComError as error:
+        except Exception as exc:
+            if isinstance(exc, WeComError):
+                error = exc
+            else:
+                # A value the database refused, say: this parent fails, the batch goes on.
+                logger.exception("refreshing %s failed unexpectedly", external_userid)
+                error = _unexpected(exc, external_userid)
             summary.failed += 1
             if on_outcome:
                 on_outcome(RefreshOutcome(external_userid, error=error))
-            if error.kind is ErrorKind.CONFIGURATION:
+            unreachable_in_a_row = unreachable_in_a_row + 1 if error.kind is ErrorKind.TRANSIENT else 0
+            if (
+                error.kind in (ErrorKind.CONFIGURATION, ErrorKind.RATE_LIMITED)
+                or unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW
+            ):
                 summary.skipped = len(pending) - position - 1
                 summary.stopped_by = error
                 break
             continue
+        unreachable_in_a_row = 0
         summary.refreshed += 1
         summary.created += result.created
         summary.changed += not result.created and not result.changes.is_empty

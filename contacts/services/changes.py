@@ -11,33 +11,37 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from contacts.models import ConnectionState, ContactType, Gender
 from contacts.privacy import mask_phone
 
 PHONE_FIELDS = {"subscriber_remark_mobiles", "remark_mobiles"}
+# Fields stored as codes, shown by their labels.
+CHOICE_FIELDS = {"state": ConnectionState, "type": ContactType, "gender": Gender}
 
 # Labels of the fields a change may name, shown in summaries.
 FIELD_LABELS = {
-    "name": "姓名",
-    "position": "职位",
-    "avatar": "头像",
-    "corp_name": "企业简称",
-    "corp_full_name": "企业主体名称",
-    "type": "类型",
-    "gender": "性别",
-    "unionid": "unionid",
-    "is_subscribe": "已关注学校通知",
-    "subscriber_tag_ids": "家长标签ID",
-    "subscriber_remark_mobiles": "学校备注的手机号",
-    "subscriber_remark": "学校备注",
-    "external_profile": "对外属性",
-    "state": "状态",
-    "remark": "备注",
-    "description": "描述",
-    "createtime": "添加时间",
-    "remark_corp_name": "备注企业名称",
-    "remark_mobiles": "备注手机号",
-    "tags": "标签",
+    "name": gettext_noop("姓名"),
+    "position": gettext_noop("职位"),
+    "avatar": gettext_noop("头像"),
+    "corp_name": gettext_noop("企业简称"),
+    "corp_full_name": gettext_noop("企业主体名称"),
+    "type": gettext_noop("类型"),
+    "gender": gettext_noop("性别"),
+    "unionid": gettext_noop("unionid"),
+    "is_subscribe": gettext_noop("已关注学校通知"),
+    "subscriber_tag_ids": gettext_noop("家长标签ID"),
+    "subscriber_remark_mobiles": gettext_noop("学校备注的手机号"),
+    "subscriber_remark": gettext_noop("学校备注"),
+    "external_profile": gettext_noop("对外属性"),
+    "state": gettext_noop("状态"),
+    "remark": gettext_noop("备注"),
+    "description": gettext_noop("描述"),
+    "createtime": gettext_noop("添加时间"),
+    "remark_corp_name": gettext_noop("备注企业名称"),
+    "remark_mobiles": gettext_noop("备注手机号"),
+    "tags": gettext_noop("标签"),
 }
 
 
@@ -107,7 +111,17 @@ def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: s
     if owner:
         label = f"{label} ({owner})"
     mask = name in PHONE_FIELDS and not reveal_phones
+    choices = CHOICE_FIELDS.get(name)
+    if choices is not None:
+        old, new = _choice_label(choices, old), _choice_label(choices, new)
     return f"{label}：{_show(old, mask)} → {_show(new, mask)}"
+
+
+def _choice_label(choices: Any, value: Any) -> Any:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
 
 
 def _show(value: Any, mask: bool) -> str:

@@ -7,6 +7,7 @@ The number of SQL queries does not depend on how many teachers or tags a parent 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import (
+    PHONE_INDEX_LENGTH,
     ConnectionState,
+    ContactPhone,
     ContactSnapshot,
     ExternalContact,
     ExternalProfileAttribute,
@@ -25,6 +28,7 @@ from contacts.models import (
     FollowUserTag,
     RefreshTrigger,
 )
+from contacts.privacy import normalize_phone
 from contacts.services.changes import ContactChanges
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import ErrorKind, WeComError
@@ -119,6 +123,7 @@ def refresh_contact(
         _apply_contact_fields(contact, parsed, changes)
         _apply_attributes(contact, parsed.attributes, changes)
         _apply_follow_users(contact, parsed.follow_users, changes, now=attempted_at)
+        _apply_phone_index(contact, parsed, created=created)
 
         contact.last_refreshed_at = attempted_at
         contact.last_attempt_at = attempted_at
@@ -178,7 +183,7 @@ def _apply_contact_fields(contact: ExternalContact, parsed: ParsedContact, chang
                 changes.fields[name] = [old, new]
             setattr(contact, name, new)
     if contact.state != ConnectionState.ACTIVE:
-        changes.fields["state"] = [contact.get_state_display(), str(ConnectionState.ACTIVE.label)]
+        changes.fields["state"] = [contact.state, ConnectionState.ACTIVE.value]
         contact.state = ConnectionState.ACTIVE
         contact.state_changed_at = timezone.now()
 
@@ -188,8 +193,17 @@ def _attribute_values(attribute: ExternalProfileAttribute | ParsedAttribute) -> 
 
 
 def _attribute_summary(attribute: ExternalProfileAttribute | ParsedAttribute) -> str:
-    value = attribute.text_value or attribute.web_url or attribute.miniprogram_appid or ""
-    return f"{attribute.name or ''}: {value}".strip(": ")
+    if attribute.type not in (0, 1, 2):
+        return f"{attribute.name or ''}: {json.dumps(attribute.raw, ensure_ascii=False, sort_keys=True)}"
+    values = (
+        attribute.text_value,
+        attribute.web_title,
+        attribute.web_url,
+        attribute.miniprogram_title,
+        attribute.miniprogram_appid,
+        attribute.miniprogram_pagepath,
+    )
+    return f"{attribute.name or ''}: {' '.join(v for v in values if v)}"
 
 
 def _apply_attributes(
@@ -212,6 +226,20 @@ def _apply_attributes(
         )
         for a in parsed
     )
+
+
+def _apply_phone_index(contact: ExternalContact, parsed: ParsedContact, *, created: bool) -> None:
+    """Keep the searchable phone numbers equal to those WeCom now lists for this parent."""
+    noted = list(parsed.fields["subscriber_remark_mobiles"] or [])
+    for follow_user in parsed.follow_users:
+        noted.extend(follow_user.remark_mobiles or [])
+    # Indexed as staff type them; something too long to be a phone number is not indexed.
+    wanted = {n for n in map(normalize_phone, noted) if n and len(n) <= PHONE_INDEX_LENGTH}
+    stored = set() if created else set(contact.phones.values_list("number", flat=True))
+    if stored - wanted:
+        contact.phones.filter(number__in=stored - wanted).delete()
+    if wanted - stored:
+        ContactPhone.objects.bulk_create(ContactPhone(contact=contact, number=n) for n in sorted(wanted - stored))
 
 
 def _tag_labels(tags: Any) -> list[str]:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
+from django.views.decorators.debug import sensitive_variables
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .errors import ErrorKind, WeComError
@@ -76,6 +77,9 @@ _UNREADABLE = object()
 
 class WeComClient:
     """Calls the WeCom API for one app (one corp id and secret).
+
+    Methods that hold the token or the secret in a local variable are marked
+    sensitive, so Django's error reports show their variables as stars.
 
     Keep one client for a batch of calls: it holds a keep-alive `requests.Session`.
     The access token lives in `cache`, so clients in other threads and processes that
@@ -194,6 +198,7 @@ class WeComClient:
 
     # -- calls with the access token ---------------------------------------------------
 
+    @sensitive_variables()
     def _call(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
         """GET an API with the access token; if WeCom rejects the token, replace it and try once more."""
         token = self._access_token()
@@ -208,6 +213,7 @@ class WeComClient:
         token = self._access_token()
         return self._get_with_retries(api, {**params, "access_token": token})
 
+    @sensitive_variables()
     def _get_with_retries(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
         retrying = Retrying(
             stop=stop_after_attempt(MAX_TRIES),
@@ -221,6 +227,7 @@ class WeComClient:
         )
         return retrying(self._get_once, api, params)
 
+    @sensitive_variables()
     def _get_once(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
         """One GET: the answer's JSON object when errcode is 0, else a WeComError."""
         try:
@@ -233,6 +240,7 @@ class WeComClient:
         # holds the URL with the token or the secret, and must not become __context__.
         raise failure
 
+    @sensitive_variables()
     def _transport_failure(self, api: str, exc: requests.RequestException, params: Mapping[str, str]) -> WeComError:
         logger.info("WeCom %s: %s", api, type(exc).__name__)
         detail = f"{api}: {type(exc).__name__}: {self._scrub(str(exc), params)}"[:500]
@@ -249,6 +257,7 @@ class WeComClient:
             api=api,
         )
 
+    @sensitive_variables()
     def _read_answer(self, api: str, response: requests.Response, params: Mapping[str, str]) -> dict[str, Any]:
         status = response.status_code
         content_type = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
@@ -279,6 +288,7 @@ class WeComClient:
             raise WeComError.from_errcode(errcode, errmsg, api=api)
         return body
 
+    @sensitive_variables()
     def _scrub(self, text: str, params: Mapping[str, str]) -> str:
         """`text` without the token or the secret, whether as a URL parameter or bare."""
         text = redact(text)
@@ -291,12 +301,14 @@ class WeComClient:
 
     # -- the access token -------------------------------------------------------------
 
+    @sensitive_variables()
     def _access_token(self) -> str:
         token = self._cache.get(self._token_key)
         if token:
             return token
         return self._refresh_token()
 
+    @sensitive_variables()
     def _refresh_token(self) -> str:
         """Fetch a token, one caller at a time across threads and processes.
 
@@ -327,6 +339,7 @@ class WeComClient:
                     "gettoken: gave up waiting for another process to fetch the access token", api="gettoken"
                 )
 
+    @sensitive_variables()
     def _fetch_and_store_token(self) -> str:
         try:
             token, expires_in = self._fetch_token()
@@ -338,6 +351,7 @@ class WeComClient:
         logger.info("WeCom gettoken: new access token, kept for %s s", lifetime)
         return token
 
+    @sensitive_variables()
     def _fetch_token(self) -> tuple[str, int]:
         api = "gettoken"
         if not self._corp_id or not self._secret:
@@ -356,6 +370,7 @@ class WeComClient:
             raise WeComError.malformed(f"{api}: errcode 0 but no access_token", api=api)
         return token, _expires_in(answer.get("expires_in"))
 
+    @sensitive_variables()
     def _forget_token(self, failed_token: str) -> None:
         """Drop the cached token, unless another caller has already replaced it."""
         # Not atomic: at worst a fresh token is dropped and fetched once more.
@@ -404,7 +419,9 @@ def _parse_json(response: requests.Response) -> Any:
     """The decoded body, or `_UNREADABLE` (not JSON, cut short, or not text)."""
     try:
         return response.json()
-    except ValueError:  # requests' JSONDecodeError and UnicodeDecodeError are both ValueErrors
+    # requests' JSONDecodeError and UnicodeDecodeError are ValueErrors; absurdly deep
+    # nesting makes the decoder recurse too far.
+    except (ValueError, RecursionError):
         return _UNREADABLE
 
 

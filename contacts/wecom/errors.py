@@ -80,14 +80,14 @@ ERRCODES: dict[int, ErrcodeInfo] = {
     ),
     45009: ErrcodeInfo(
         "接口调用超过限制", "API call frequency over the limit",
-        "调用过于频繁，请等待限制窗口（约60秒）结束后再试，并降低 WECOM_RATE_PER_MINUTE。",
-        "Too many calls: wait for the limit's window (about 60 s) and lower WECOM_RATE_PER_MINUTE.",
+        "调用过于频繁，请等待限制窗口（约60秒）结束后再试，并减少同时进行的刷新。",
+        "Too many calls: wait for the limit's window (about 60 s), then refresh fewer parents at once.",
         ErrorKind.RATE_LIMITED,
     ),
     45033: ErrcodeInfo(
         "接口并发调用超过限制", "too many concurrent calls",
-        "并发调用过多，系统会退避重试；请降低 WECOM_CONCURRENCY。",
-        "Too many concurrent calls; retried with backoff. Lower WECOM_CONCURRENCY.",
+        "并发调用过多，系统会退避重试；请减少同时进行的刷新。",
+        "Too many concurrent calls; retried with backoff. Refresh fewer parents at once.",
         ErrorKind.TRANSIENT,
     ),
     48002: ErrcodeInfo(

@@ -10,12 +10,20 @@ The field table of the doc is the authority. Rules that follow from it:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from contacts.wecom.errors import WeComError
 
 API = "externalcontact/get"
+
+# ASCII digits only: int() would also take "²" or "٣", and a 5,000-digit string.
+_INTEGER_TEXT = re.compile(r"^-?[0-9]{1,15}$")
+# Ids and codes are stored in columns of these sizes; anything larger is not an id.
+MAX_ID_LENGTH = 128
+SMALL_INTEGERS = range(-32768, 32768)
+MAX_ATTRIBUTES = 1000
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,12 @@ class _Reader:
             raise _shape_error(self._where(key), "text", value)
         return str(value)
 
+    def identifier(self, key: str) -> str | None:
+        value = self.text(key)
+        if value is not None and len(value) > MAX_ID_LENGTH:
+            raise _shape_error(self._where(key), f"an id of at most {MAX_ID_LENGTH} characters", value)
+        return value
+
     def integer(self, key: str) -> int | None:
         value = self.data.get(key)
         if value is None:
@@ -87,9 +101,16 @@ class _Reader:
             raise _shape_error(self._where(key), "a whole number", value)
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _INTEGER_TEXT.match(value.strip()):
             return int(value)
         raise _shape_error(self._where(key), "a whole number", value)
+
+    def code(self, key: str) -> int | None:
+        """A small enumerated number (type, gender): kept even when unknown, if it fits."""
+        value = self.integer(key)
+        if value is not None and value not in SMALL_INTEGERS:
+            raise _shape_error(self._where(key), "a small code number", value)
+        return value
 
     def phones(self, key: str) -> list[str] | None:
         value = self.data.get(key)
@@ -149,13 +170,13 @@ def parse_external_contact(answer: dict[str, Any]) -> ParsedContact:
     contact = top.child("external_contact")
     if contact is None:
         raise WeComError.malformed("the answer has no external_contact", api=API)
-    external_userid = contact.text("external_userid")
+    external_userid = contact.identifier("external_userid")
     if not external_userid:
         raise WeComError.malformed("external_contact.external_userid is missing", api=API)
 
-    gender = contact.integer("gender")
-    contact_type = contact.integer("type")
-    is_subscribe = contact.integer("is_subscribe")
+    gender = contact.code("gender")
+    contact_type = contact.code("type")
+    is_subscribe = contact.code("is_subscribe")
     subscriber = contact.child("subscriber_info")
     fields: dict[str, Any] = {
         "name": contact.text("name"),
@@ -165,7 +186,7 @@ def parse_external_contact(answer: dict[str, Any]) -> ParsedContact:
         "corp_full_name": contact.text("corp_full_name"),
         "type": contact_type,
         "gender": gender,
-        "unionid": contact.text("unionid"),
+        "unionid": contact.identifier("unionid"),
         "is_subscribe": None if is_subscribe is None else is_subscribe == 1,
         "subscriber_tag_ids": subscriber.text_list("tag_id") if subscriber else None,
         "subscriber_remark_mobiles": subscriber.phones("remark_mobiles") if subscriber else None,
@@ -174,6 +195,8 @@ def parse_external_contact(answer: dict[str, Any]) -> ParsedContact:
 
     profile = contact.child("external_profile")
     raw_attributes = profile.objects("external_attr") if profile else []
+    if len(raw_attributes) > MAX_ATTRIBUTES:
+        raise WeComError.malformed(f"external_attr has {len(raw_attributes)} entries", api=API)
     attributes = tuple(
         _parse_attribute(item, position, f"external_contact.external_profile.external_attr[{position}]")
         for position, item in enumerate(raw_attributes)
@@ -195,7 +218,7 @@ def parse_external_contact(answer: dict[str, Any]) -> ParsedContact:
 
 def _parse_attribute(item: Any, position: int, path: str) -> ParsedAttribute:
     reader = _Reader(item, path)
-    attr_type = reader.integer("type")
+    attr_type = reader.code("type")
     if attr_type is None:
         raise WeComError.malformed(f"{path}.type is missing", api=API)
     name = reader.text("name")
@@ -229,14 +252,14 @@ def _parse_attribute(item: Any, position: int, path: str) -> ParsedAttribute:
 
 def _parse_follow_user(item: Any, path: str) -> ParsedFollowUser:
     reader = _Reader(item, path)
-    userid = reader.text("userid")
+    userid = reader.identifier("userid")
     if not userid:
         raise WeComError.malformed(f"{path}.userid is missing", api=API)
     tags = []
     for index, raw_tag in enumerate(reader.objects("tags")):
         tag = _Reader(raw_tag, f"{path}.tags[{index}]")
         tags.append(
-            ParsedTag(group_name=tag.text("group_name"), tag_name=tag.text("tag_name"), type=tag.integer("type"))
+            ParsedTag(group_name=tag.text("group_name"), tag_name=tag.text("tag_name"), type=tag.code("type"))
         )
     return ParsedFollowUser(
         userid=userid,

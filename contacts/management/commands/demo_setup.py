@@ -1,7 +1,8 @@
 """Prepare the demo: a staff login, and the simulator's school loaded through the WeCom API."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from contacts.models import RefreshTrigger
 from contacts.services.batch import refresh_many
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="schoolcontacts-demo")
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            # It sets a known password on a superuser: never on a real installation.
+            raise CommandError("demo_setup only runs with DEBUG on (make demo sets it).")
         self._ensure_superuser(options["username"], options["password"])
         client = get_client()
         try:
@@ -26,6 +30,9 @@ class Command(BaseCommand):
             self.stderr.write(self.style.ERROR(f"Could not read the school roster: {error.describe()}"))
             raise SystemExit(1) from None
         summary = refresh_many(external_userids=external_userids, trigger=RefreshTrigger.COMMAND, client=client)
+        if summary.refreshed == 0:
+            self.stderr.write(self.style.ERROR(f"No parent could be loaded: {summary}"))
+            raise SystemExit(1)
         self.stdout.write(self.style.SUCCESS(f"School loaded: {summary}"))
 
     def _ensure_superuser(self, username: str, password: str) -> None:

@@ -9,6 +9,8 @@ from contacts.models import RefreshTrigger
 from contacts.selectors import stored_external_userids
 from contacts.services.batch import RefreshOutcome, refresh_many
 
+MAX_STALE_HOURS = 24 * 365 * 10
+
 
 class Command(BaseCommand):
     help = "Refresh parents (WeCom external contacts) from WeCom and print what changed."
@@ -31,8 +33,10 @@ class Command(BaseCommand):
         summary = refresh_many(
             external_userids=external_userids, trigger=RefreshTrigger.COMMAND, on_outcome=self._print_outcome
         )
-        if summary.stopped_by is not None:
-            self.stderr.write(self.style.ERROR("Stopped at a configuration error: every other parent would fail too."))
+        if summary.stopped_by is not None and summary.skipped:
+            self.stderr.write(
+                self.style.ERROR(f"Stopped: {summary.stopped_by.describe()} — the other parents would fail alike.")
+            )
         failed = summary.failed + summary.skipped
         self.stdout.write(self.style.ERROR(str(summary)) if failed else self.style.SUCCESS(str(summary)))
         if failed:
@@ -51,8 +55,8 @@ class Command(BaseCommand):
         stale_hours = options["stale_hours"]
         if named and (options["all"] or stale_hours is not None):
             raise CommandError("Name parents, or use --all / --stale-hours, not both.")
-        if stale_hours is not None and stale_hours < 0:
-            raise CommandError("--stale-hours must be zero or more.")
+        if stale_hours is not None and not 0 <= stale_hours <= MAX_STALE_HOURS:
+            raise CommandError(f"--stale-hours must be a number from 0 to {MAX_STALE_HOURS}.")
         if named:
             return list(dict.fromkeys(named))
         if stale_hours is not None:
