@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres lint install clean
+.PHONY: demo test test-postgres lint screenshots install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 test-postgres: $(STAMP)
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test $(PY) -m pytest
+
+# Retakes the pictures in docs/screenshots/ from the browser tests (needs chromium, chromium-driver, fonts-noto-cjk).
+screenshots: $(STAMP)
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/test_browser_staff.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,7 @@ WeCom did not send is stored as NULL ("not visible to this app"), never as "".
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ContactType(models.IntegerChoices):
@@ -89,8 +90,8 @@ class ExternalContact(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("家长")
-        verbose_name_plural = _("家长")
+        verbose_name = pgettext_lazy("one", "家长")
+        verbose_name_plural = pgettext_lazy("many", "家长")
         ordering = ["name", "external_userid"]
         permissions = [
             ("refresh_externalcontact", _("可以从企业微信刷新家长")),
@@ -119,8 +120,8 @@ class ExternalProfileAttribute(models.Model):
     raw = models.JSONField(_("原始内容"))
 
     class Meta:
-        verbose_name = _("对外属性")
-        verbose_name_plural = _("对外属性")
+        verbose_name = pgettext_lazy("one", "对外属性")
+        verbose_name_plural = pgettext_lazy("many", "对外属性")
         ordering = ["contact", "position"]
         constraints = [models.UniqueConstraint(fields=["contact", "position"], name="unique_attribute_position")]
 
@@ -153,8 +154,8 @@ class FollowUser(models.Model):
     )
 
     class Meta:
-        verbose_name = _("跟进老师")
-        verbose_name_plural = _("跟进老师")
+        verbose_name = pgettext_lazy("one", "跟进老师")
+        verbose_name_plural = pgettext_lazy("many", "跟进老师")
         ordering = ["contact", "createtime", "userid"]
         constraints = [models.UniqueConstraint(fields=["contact", "userid"], name="unique_follow_user_per_contact")]
         indexes = [models.Index(fields=["userid"])]
@@ -170,8 +171,8 @@ class FollowUserTag(models.Model):
     type = models.SmallIntegerField(_("标签类型"), choices=TagType.choices, null=True, blank=True)
 
     class Meta:
-        verbose_name = _("跟进标签")
-        verbose_name_plural = _("跟进标签")
+        verbose_name = pgettext_lazy("one", "跟进标签")
+        verbose_name_plural = pgettext_lazy("many", "跟进标签")
         ordering = ["follow_user", "group_name", "tag_name"]
 
     def __str__(self) -> str:
@@ -196,8 +197,8 @@ class ContactSnapshot(models.Model):
     changes = models.JSONField(_("变更"), default=dict, blank=True)
 
     class Meta:
-        verbose_name = _("刷新记录")
-        verbose_name_plural = _("刷新记录")
+        verbose_name = pgettext_lazy("one", "刷新记录")
+        verbose_name_plural = pgettext_lazy("many", "刷新记录")
         ordering = ["-fetched_at", "-id"]
 
     def __str__(self) -> str:
@@ -214,8 +215,8 @@ class ContactPhone(models.Model):
     number = models.CharField(_("手机号"), max_length=PHONE_INDEX_LENGTH, db_index=True)
 
     class Meta:
-        verbose_name = _("手机号")
-        verbose_name_plural = _("手机号")
+        verbose_name = pgettext_lazy("one", "手机号")
+        verbose_name_plural = pgettext_lazy("many", "手机号")
         constraints = [models.UniqueConstraint(fields=["contact", "number"], name="unique_phone_per_contact")]
 
     def __str__(self) -> str:
@@ -244,8 +245,8 @@ class AuditEntry(models.Model):
     outcome = models.TextField(_("结果"), blank=True)
 
     class Meta:
-        verbose_name = _("审计日志")
-        verbose_name_plural = _("审计日志")
+        verbose_name = pgettext_lazy("one", "审计日志")
+        verbose_name_plural = pgettext_lazy("many", "审计日志")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

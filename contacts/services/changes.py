@@ -36,12 +36,16 @@ FIELD_LABELS = {
     "subscriber_remark": gettext_noop("学校备注"),
     "external_profile": gettext_noop("对外属性"),
     "state": gettext_noop("状态"),
+}
+# A teacher's fields: "state" there is the channel the parent was added through.
+FOLLOW_USER_LABELS = {
     "remark": gettext_noop("备注"),
     "description": gettext_noop("描述"),
     "createtime": gettext_noop("添加时间"),
     "remark_corp_name": gettext_noop("备注企业名称"),
     "remark_mobiles": gettext_noop("备注手机号"),
     "tags": gettext_noop("标签"),
+    "state": gettext_noop("添加渠道"),
 }
 
 
@@ -103,18 +107,21 @@ class ContactChanges:
         return lines
 
     def summary(self, *, reveal_phones: bool = False) -> str:
-        return "；".join(self.lines(reveal_phones=reveal_phones)) or _("无变化")
+        return _("；").join(self.lines(reveal_phones=reveal_phones)) or _("无变化")
 
 
 def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: str = "") -> str:
-    label = _(FIELD_LABELS.get(name, name))
+    """A parent's field, or with `owner` a field of that teacher's follow-up."""
     if owner:
-        label = f"{label} ({owner})"
+        label = f"{_(FOLLOW_USER_LABELS.get(name, name))} ({owner})"
+        choices = None
+    else:
+        label = _(FIELD_LABELS.get(name, name))
+        choices = CHOICE_FIELDS.get(name)
     mask = name in PHONE_FIELDS and not reveal_phones
-    choices = CHOICE_FIELDS.get(name)
     if choices is not None:
         old, new = _choice_label(choices, old), _choice_label(choices, new)
-    return f"{label}：{_show(old, mask)} → {_show(new, mask)}"
+    return _("%(label)s：%(old)s → %(new)s") % {"label": label, "old": _show(old, mask), "new": _show(new, mask)}
 
 
 def _choice_label(choices: Any, value: Any) -> Any:

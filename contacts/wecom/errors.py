@@ -225,10 +225,20 @@ class WeComError(Exception):
         """Both languages, for command output and logs."""
         return " / ".join(h for h in (self.hint_zh, self.hint_en) if h)
 
-    def describe(self) -> str:
-        """One line for staff and operators: what happened and what to do."""
-        head = f"[{self.errcode}] {self.meaning_zh}" if self.errcode is not None else self.meaning_zh or self.message
-        parts = [head, self.message]
-        if self.hint:
-            parts.append(self.hint)
+    def describe(self, *, language: str | None = None) -> str:
+        """One line for staff and operators: what happened and what to do.
+
+        Without a language, both hints (for logs and command output read by an IT
+        person); with one ("zh-hans", "en"), the text in that language only, for pages.
+        """
+        english = bool(language) and language.startswith("en")
+        meaning = self.meaning_en if english else self.meaning_zh
+        head = f"[{self.errcode}] {meaning}" if self.errcode is not None else meaning or self.message
+        if language is None:
+            hint = self.hint
+        elif english:
+            hint = self.hint_en
+        else:
+            hint = self.hint_zh
+        parts = [head, self.message, hint]
         return " — ".join(dict.fromkeys(p for p in parts if p))

@@ -1,0 +1,442 @@
+"""The parent list, the read-only parent page, and the refresh and look-up views.
+
+The data belongs to WeCom: nobody edits a parent here. Staff with the permission
+`contacts.refresh_externalcontact` may ask WeCom again; phone numbers are masked
+unless the staff member has `contacts.view_phone_numbers`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+
+from contacts.admin.filters import StaleFilter, TagFilter, TeacherFilter
+from contacts.admin.permissions import can_refresh, can_see_phones, reveal_phones_flag
+from contacts.models import AuditAction, ExternalContact, ExternalProfileAttribute, FollowUser, RefreshTrigger
+from contacts.privacy import show_phones
+from contacts.selectors import search_contacts, with_teacher_count
+from contacts.services.audit import record_audit, refresh_contact_for_staff
+from contacts.services.batch import refresh_many
+from contacts.services.changes import ContactChanges
+from contacts.wecom.errors import WeComError
+
+HISTORY_ROWS = 30
+MAX_SELECTED_FOR_REFRESH = 200
+
+
+def _safe_link(url: str | None, text: str | None = None):
+    """A link only for http(s) URLs; anything else (javascript:, data:) is shown as text."""
+    if not url:
+        return text or ""
+    if url.lower().startswith(("http://", "https://")):
+        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, text or url)
+    return f"{text} ({url})" if text else url
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ExternalProfileInline(ReadOnlyInline):
+    model = ExternalProfileAttribute
+    verbose_name = _("对外属性")
+    verbose_name_plural = _("对外属性（external_profile）")
+    fields = ("type_display", "name", "value_display")
+    readonly_fields = fields
+
+    @admin.display(description=_("类型"))
+    def type_display(self, attribute: ExternalProfileAttribute) -> str:
+        return attribute.type_label
+
+    @admin.display(description=_("内容"))
+    def value_display(self, attribute: ExternalProfileAttribute):
+        if attribute.type == 0:
+            return attribute.text_value or ""
+        if attribute.type == 1:
+            return _safe_link(attribute.web_url, attribute.web_title)
+        if attribute.type == 2:
+            return format_html(
+                "{} · appid {} · {}",
+                attribute.miniprogram_title or "",
+                attribute.miniprogram_appid or "",
+                attribute.miniprogram_pagepath or "",
+            )
+        return format_html("<code>{}</code>", attribute.raw)
+
+
+class FollowUserInline(ReadOnlyInline):
+    model = FollowUser
+    verbose_name = _("跟进老师")
+    verbose_name_plural = _("跟进老师及其备注（follow_user）")
+    fields = (
+        "userid",
+        "remark",
+        "description",
+        "createtime",
+        "tags_display",
+        "remark_corp_name",
+        "phones_display",
+        "state",
+        "relation_display",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("tags")
+            .annotate(reveal_phones=reveal_phones_flag(request))
+            .annotate(has_ended=Case(When(ended_at__isnull=True, then=Value(0)), default=Value(1)))
+            .order_by("has_ended", "createtime", "userid")
+        )
+
+    @admin.display(description=_("标签（分组 / 名称 / 类型）"))
+    def tags_display(self, follow_user: FollowUser):
+        return format_html_join(
+            "",
+            '<div class="tag">{} / {} / {}</div>',
+            (
+                (tag.group_name or "—", tag.tag_name or "—", tag.get_type_display() or "—")
+                for tag in follow_user.tags.all()
+            ),
+        )
+
+    @admin.display(description=_("备注手机号"))
+    def phones_display(self, follow_user: FollowUser) -> str:
+        return show_phones(follow_user.remark_mobiles, reveal=getattr(follow_user, "reveal_phones", False))
+
+    @admin.display(description=_("关系"))
+    def relation_display(self, follow_user: FollowUser) -> str:
+        if follow_user.ended_at is None:
+            return gettext("跟进中")
+        return gettext("已结束于 %(time)s") % {
+            "time": timezone.localtime(follow_user.ended_at).strftime("%Y-%m-%d %H:%M")
+        }
+
+
+class LookupForm(forms.Form):
+    external_userid = forms.CharField(
+        label=_("external_userid"),
+        max_length=128,
+        help_text=_("家长在企业微信中的 external_userid，例如 wmXXXXXXXX。"),
+        widget=forms.TextInput(attrs={"autofocus": True, "size": 40, "autocomplete": "off"}),
+    )
+
+
+@admin.register(ExternalContact)
+class ExternalContactAdmin(admin.ModelAdmin):
+    list_display = (
+        "avatar_thumbnail",
+        "name_display",
+        "subscriber_remark",
+        "type",
+        "teacher_count_display",
+        "state",
+        "refreshed_display",
+    )
+    list_display_links = ("name_display",)
+    list_filter = ("type", "gender", "is_subscribe", "state", TeacherFilter, TagFilter, StaleFilter)
+    # The search itself is search_contacts(); this only turns the search box on.
+    search_fields = ("external_userid",)
+    search_help_text = _("external_userid、姓名、学校备注、unionid、老师 userid 或备注、完整手机号")
+    list_per_page = 50
+    actions = ["refresh_selected"]
+    inlines = [ExternalProfileInline, FollowUserInline]
+    fieldsets = (
+        (
+            _("基本信息"),
+            {
+                "fields": (
+                    ("avatar_display", "name", "external_userid"),
+                    ("type", "gender", "is_subscribe"),
+                    "unionid",
+                    ("position", "corp_name", "corp_full_name"),
+                )
+            },
+        ),
+        (
+            _("学校备注（subscriber_info）"),
+            {"fields": ("subscriber_remark", ("subscriber_phones_display", "subscriber_tag_ids_display"))},
+        ),
+        (
+            _("同步状态"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("state", "state_changed_at"),
+                    ("last_refreshed_at", "last_attempt_at"),
+                    ("last_trigger", "last_triggered_by"),
+                    "last_error",
+                ),
+            },
+        ),
+    )
+    readonly_fields = (
+        "external_userid",
+        "name",
+        "avatar_display",
+        "type",
+        "gender",
+        "unionid",
+        "position",
+        "corp_name",
+        "corp_full_name",
+        "is_subscribe",
+        "subscriber_remark",
+        "subscriber_phones_display",
+        "subscriber_tag_ids_display",
+        "state",
+        "state_changed_at",
+        "last_refreshed_at",
+        "last_attempt_at",
+        "last_trigger",
+        "last_triggered_by",
+        "last_error",
+    )
+
+    # -- permissions: read-only, refresh is separate ------------------------------------
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_refresh_permission(self, request):
+        return can_refresh(request) and self.has_view_permission(request)
+
+    # -- list -------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        contacts = super().get_queryset(request).select_related("last_triggered_by")
+        return with_teacher_count(contacts).annotate(reveal_phones=reveal_phones_flag(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_contacts(contacts=queryset, term=search_term), False
+
+    @admin.display(description=_("头像"))
+    def avatar_thumbnail(self, contact: ExternalContact):
+        return self._avatar(contact, 32)
+
+    @admin.display(description=_("头像"))
+    def avatar_display(self, contact: ExternalContact):
+        return self._avatar(contact, 96)
+
+    def _avatar(self, contact: ExternalContact, size: int):
+        initial = (contact.name or contact.external_userid)[:1]
+        url = contact.avatar or ""
+        if not url.lower().startswith(("http://", "https://")):
+            return format_html('<span class="avatar" style="--size: {}px">{}</span>', size, initial)
+        # The initial shows when the image cannot load; WeCom's image servers refuse
+        # requests that carry a foreign Referer, hence no-referrer.
+        return format_html(
+            '<span class="avatar" style="--size: {}px">{}<img src="{}" alt="" loading="lazy" '
+            'referrerpolicy="no-referrer" onerror="this.remove()"></span>',
+            size,
+            initial,
+            url,
+        )
+
+    @admin.display(description=_("姓名"), ordering="name")
+    def name_display(self, contact: ExternalContact) -> str:
+        return contact.name or contact.external_userid
+
+    @admin.display(description=_("跟进老师数"), ordering="teacher_count")
+    def teacher_count_display(self, contact: ExternalContact) -> int:
+        return contact.teacher_count
+
+    @admin.display(description=_("最近刷新"), ordering="last_refreshed_at")
+    def refreshed_display(self, contact: ExternalContact):
+        if contact.last_refreshed_at is None:
+            return gettext("从未")
+        exact = timezone.localtime(contact.last_refreshed_at).strftime("%Y-%m-%d %H:%M:%S")
+        return format_html('<span title="{}">{}</span>', exact, naturaltime(contact.last_refreshed_at))
+
+    # -- parent page ---------------------------------------------------------------------
+
+    @admin.display(description=_("学校备注的手机号"))
+    def subscriber_phones_display(self, contact: ExternalContact) -> str:
+        return show_phones(contact.subscriber_remark_mobiles, reveal=getattr(contact, "reveal_phones", False))
+
+    @admin.display(description=_("家长标签ID"))
+    def subscriber_tag_ids_display(self, contact: ExternalContact) -> str:
+        return ", ".join(contact.subscriber_tag_ids or [])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        contact = self.get_object(request, unquote(object_id))
+        extra_context = extra_context or {}
+        if contact is not None and self.has_view_permission(request, contact):
+            reveal = can_see_phones(request)
+            extra_context.update(
+                can_refresh=self.has_refresh_permission(request),
+                refresh_url=reverse("admin:contacts_externalcontact_refresh", args=[contact.pk]),
+                history=self._history(contact, reveal_phones=reveal),
+                history_total=contact.snapshots.count(),
+                history_url=reverse("admin:contacts_contactsnapshot_changelist") + f"?contact__id__exact={contact.pk}",
+            )
+            if reveal and request.method == "GET" and contact.phones.exists():
+                record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=contact)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
+        snapshots = contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS]
+        return [
+            {
+                "fetched_at": snapshot.fetched_at,
+                "trigger": snapshot.get_trigger_display(),
+                "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
+                "changes": ContactChanges.from_json(snapshot.changes).lines(reveal_phones=reveal_phones)
+                or [gettext("无变化")],
+            }
+            for snapshot in snapshots
+        ]
+
+    # -- refresh and look-up --------------------------------------------------------------
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("lookup/", self.admin_site.admin_view(self.lookup_view), name=f"{prefix}_lookup"),
+            path(
+                "<path:object_id>/refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name=f"{prefix}_refresh",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_refresh": self.has_refresh_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (can_refresh(request) and self.has_view_permission(request)):
+            raise PermissionDenied
+        contact = self.get_object(request, unquote(object_id))
+        if contact is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        change_url = reverse("admin:contacts_externalcontact_change", args=[contact.pk])
+        try:
+            result = refresh_contact_for_staff(external_userid=contact.external_userid, user=request.user)
+        except WeComError as error:
+            self._report_failure(request, error)
+            return HttpResponseRedirect(change_url)
+        summary = result.changes.summary(reveal_phones=can_see_phones(request))
+        self.message_user(
+            request,
+            gettext("已从企业微信刷新「%(name)s」：%(summary)s") % {"name": result.contact, "summary": summary},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change_url)
+
+    def _report_failure(self, request: HttpRequest, error: WeComError) -> None:
+        text = gettext("刷新失败：%(error)s") % {"error": error.describe(language=get_language())}
+        if error.not_connected:
+            text += " " + gettext("已标记为“已无联系”，本地数据已保留。")
+        else:
+            text += " " + gettext("本地数据未改动。")
+        self.message_user(request, text, messages.ERROR)
+
+    def lookup_view(self, request: HttpRequest) -> HttpResponse:
+        if not (can_refresh(request) and self.has_view_permission(request)):
+            raise PermissionDenied
+        form = LookupForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            external_userid = form.cleaned_data["external_userid"].strip()
+            try:
+                result = refresh_contact_for_staff(
+                    external_userid=external_userid, user=request.user, action=AuditAction.LOOKUP
+                )
+            except WeComError as error:
+                form.add_error("external_userid", self._lookup_error(error))
+            else:
+                found = gettext("已找到并保存「%(name)s」。") if result.created else gettext("已刷新「%(name)s」。")
+                self.message_user(request, found % {"name": result.contact}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:contacts_externalcontact_change", args=[result.contact.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("按 external_userid 查找家长"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/contacts/externalcontact/lookup.html", context)
+
+    def _lookup_error(self, error: WeComError) -> str:
+        if error.errcode == 40096:
+            return gettext("企业微信中没有这个 external_userid，请核对后再试。")
+        if error.errcode == 84061:
+            return gettext("学校与这位家长已无联系（家长已删除学校或被移出），企业微信不再提供其信息。")
+        return error.describe(language=get_language())
+
+    # -- bulk action ------------------------------------------------------------------------
+
+    @admin.action(description=_("刷新所选家长"), permissions=["refresh"])
+    def refresh_selected(self, request, queryset):
+        external_userids = list(queryset.values_list("external_userid", flat=True)[: MAX_SELECTED_FOR_REFRESH + 1])
+        if len(external_userids) > MAX_SELECTED_FOR_REFRESH:
+            self.message_user(
+                request,
+                gettext("一次最多刷新 %(max)d 位家长；更多家长请使用命令 refresh_contacts。")
+                % {"max": MAX_SELECTED_FOR_REFRESH},
+                messages.WARNING,
+            )
+            return
+        failures: list[str] = []
+        user = request.user
+
+        def note(outcome):
+            record_audit(
+                user=user,
+                action=AuditAction.REFRESH,
+                contact=outcome.result.contact if outcome.result else None,
+                external_userid=outcome.external_userid,
+                outcome=outcome.error.describe() if outcome.error else outcome.result.changes.summary(),
+            )
+            if outcome.error:
+                failures.append(f"{outcome.external_userid}: {outcome.error.describe(language=get_language())}")
+
+        summary = refresh_many(
+            external_userids=external_userids, trigger=RefreshTrigger.STAFF, triggered_by=user, on_outcome=note
+        )
+        text = gettext("已刷新 %(refreshed)d 位家长，其中 %(changed)d 位有变化，%(failed)d 位失败。") % {
+            "refreshed": summary.refreshed,
+            "changed": summary.changed + summary.created,
+            "failed": summary.failed + summary.skipped,
+        }
+        self.message_user(request, text, messages.ERROR if failures else messages.SUCCESS)
+        for failure in failures[:5]:
+            self.message_user(request, failure, messages.ERROR)
+        if summary.skipped:
+            self.message_user(
+                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.skipped}, messages.ERROR
+            )
+

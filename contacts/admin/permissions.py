@@ -1,0 +1,24 @@
+"""The two permissions beyond Django's own, as the admin checks them."""
+
+from django.db.models import BooleanField, Value
+from django.http import HttpRequest
+
+REFRESH_PERMISSION = "contacts.refresh_externalcontact"
+PHONE_PERMISSION = "contacts.view_phone_numbers"
+
+
+def can_refresh(request: HttpRequest) -> bool:
+    return request.user.has_perm(REFRESH_PERMISSION)
+
+
+def can_see_phones(request: HttpRequest) -> bool:
+    return request.user.has_perm(PHONE_PERMISSION)
+
+
+def reveal_phones_flag(request: HttpRequest) -> Value:
+    """An annotation carrying the phone permission on each row.
+
+    Admin display methods receive only the object, never the request; the admin
+    classes are shared between threads, so the request cannot be kept on them.
+    """
+    return Value(can_see_phones(request), output_field=BooleanField())

@@ -1,0 +1,53 @@
+"""Staff actions that reach WeCom or reveal personal data, and the audit trail they leave."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from contacts.models import AuditAction, AuditEntry, ExternalContact, RefreshTrigger
+from contacts.services.refresh import RefreshResult, refresh_contact
+from contacts.wecom.client import WeComClient
+from contacts.wecom.errors import WeComError
+
+
+def record_audit(
+    *,
+    user: AbstractBaseUser,
+    action: AuditAction,
+    contact: ExternalContact | None = None,
+    external_userid: str = "",
+    outcome: str = "",
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        user=user,
+        username=user.get_username(),
+        action=action,
+        contact=contact,
+        external_userid=external_userid or (contact.external_userid if contact else ""),
+        outcome=outcome[:2000],
+    )
+
+
+def refresh_contact_for_staff(
+    *,
+    external_userid: str,
+    user: AbstractBaseUser,
+    action: AuditAction = AuditAction.REFRESH,
+    client: WeComClient | None = None,
+) -> RefreshResult:
+    """Refresh a parent on a staff member's request, and record it whatever the outcome."""
+    try:
+        result = refresh_contact(
+            external_userid=external_userid, trigger=RefreshTrigger.STAFF, triggered_by=user, client=client
+        )
+    except WeComError as error:
+        record_audit(
+            user=user,
+            action=action,
+            contact=ExternalContact.objects.filter(external_userid=external_userid.strip()).first(),
+            external_userid=external_userid.strip()[:128],
+            outcome=error.describe(),
+        )
+        raise
+    record_audit(user=user, action=action, contact=result.contact, outcome=result.changes.summary())
+    return result

@@ -1,0 +1,159 @@
+"""The two staff groups the migration creates, tested by what their members can do."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from contacts.models import AuditAction, AuditEntry, ExternalContact
+from tests.admin_factories import (
+    ALL_SEED_PHONES,
+    MANAGER_GROUP,
+    MASKED_SEED_PHONES,
+    VIEWER_GROUP,
+    list_url,
+    listed,
+    logged_in,
+    lookup_url,
+    parent_url,
+    refresh_url,
+    seed,
+    shown_messages,
+    text_of,
+)
+
+pytest_plugins = ["tests.admin_factories"]
+pytestmark = pytest.mark.django_db
+
+
+def codenames(group_name: str) -> set[str]:
+    return set(Group.objects.get(name=group_name).permissions.values_list("codename", flat=True))
+
+
+def test_the_migration_created_both_groups():
+    assert set(Group.objects.filter(name__in=[VIEWER_GROUP, MANAGER_GROUP]).values_list("name", flat=True)) == {
+        VIEWER_GROUP,
+        MANAGER_GROUP,
+    }
+
+
+def test_the_viewer_group_may_only_view():
+    assert codenames(VIEWER_GROUP) == {
+        "view_externalcontact",
+        "view_followuser",
+        "view_followusertag",
+        "view_externalprofileattribute",
+        "view_contactsnapshot",
+    }
+
+
+def test_the_manager_group_may_also_refresh_and_see_phones():
+    assert codenames(MANAGER_GROUP) == codenames(VIEWER_GROUP) | {"refresh_externalcontact", "view_phone_numbers"}
+
+
+def test_neither_group_may_edit_or_read_the_audit_log():
+    for name in (VIEWER_GROUP, MANAGER_GROUP):
+        granted = codenames(name)
+        assert not {c for c in granted if c.startswith(("add_", "change_", "delete_"))}, name
+        assert "view_auditentry" not in granted, name
+
+
+# -- 查看家长 -------------------------------------------------------------------------------------
+
+
+def test_a_viewer_opens_the_list_and_the_parent_page(stored_parent, viewer_client):
+    assert listed(viewer_client.get(list_url())) == ["woAAAA"]
+
+    response = viewer_client.get(parent_url(stored_parent))
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "李小明-爸爸" in page
+    assert "李部长" in page
+    assert "刷新记录" in page
+
+
+def test_a_viewer_sees_masked_phones(stored_parent, viewer_client):
+    page = text_of(viewer_client.get(parent_url(stored_parent)))
+
+    assert all(masked in page for masked in MASKED_SEED_PHONES)
+    assert not any(phone in page for phone in ALL_SEED_PHONES)
+
+
+def test_a_viewer_has_no_refresh_button_lookup_or_action(stored_parent, viewer_client):
+    page = text_of(viewer_client.get(parent_url(stored_parent)))
+    list_page = text_of(viewer_client.get(list_url()))
+
+    assert refresh_url(stored_parent) not in page
+    assert lookup_url() not in list_page
+    assert 'value="refresh_selected"' not in list_page
+
+
+def test_a_viewer_cannot_refresh_or_look_up(stored_parent, viewer_client, wecom):
+    calls_before = wecom.contact_calls()
+
+    assert viewer_client.post(refresh_url(stored_parent)).status_code == 403
+    assert viewer_client.post(lookup_url(), {"external_userid": "woNEW"}).status_code == 403
+
+    assert wecom.contact_calls() == calls_before
+
+
+def test_a_viewer_reads_the_refresh_records(stored_parent, viewer_client):
+    snapshot = stored_parent.snapshots.get()
+
+    assert viewer_client.get(reverse("admin:contacts_contactsnapshot_changelist")).status_code == 200
+    assert viewer_client.get(reverse("admin:contacts_contactsnapshot_change", args=[snapshot.pk])).status_code == 200
+
+
+def test_a_viewer_cannot_read_the_audit_log(viewer_client):
+    assert viewer_client.get(reverse("admin:contacts_auditentry_changelist")).status_code == 403
+
+
+# -- 家长管理员 ------------------------------------------------------------------------------------
+
+
+def test_a_manager_sees_full_phones(stored_parent, manager_client):
+    page = text_of(manager_client.get(parent_url(stored_parent)))
+
+    assert all(phone in page for phone in ALL_SEED_PHONES)
+    assert AuditEntry.objects.filter(action=AuditAction.VIEW_PHONES).count() == 1
+
+
+def test_a_manager_has_the_refresh_button_and_the_lookup_link(stored_parent, manager_client):
+    page = text_of(manager_client.get(parent_url(stored_parent)))
+    list_page = text_of(manager_client.get(list_url()))
+
+    assert f'action="{refresh_url(stored_parent)}"' in page
+    assert f'href="{lookup_url()}"' in list_page
+    assert 'value="refresh_selected"' in list_page
+
+
+def test_a_manager_refreshes_a_parent(stored_parent, manager_client, wecom):
+    wecom.answers(seed())
+
+    response = manager_client.post(refresh_url(stored_parent), follow=True)
+
+    assert shown_messages(response) == [("success", "已从企业微信刷新「李四」：无变化")]
+    assert stored_parent.snapshots.count() == 2
+
+
+def test_a_manager_looks_up_a_new_parent(manager_client, wecom):
+    wecom.answers(seed())
+
+    response = manager_client.post(lookup_url(), {"external_userid": "woAAAA"})
+
+    assert response.status_code == 302
+    assert ExternalContact.objects.filter(external_userid="woAAAA").exists()
+
+
+def test_a_manager_still_cannot_edit_a_parent_or_read_the_audit_log(stored_parent, manager_client):
+    assert manager_client.get(reverse("admin:contacts_externalcontact_add")).status_code == 403
+    assert 'name="_save"' not in text_of(manager_client.get(parent_url(stored_parent)))
+    assert manager_client.get(reverse("admin:contacts_auditentry_changelist")).status_code == 403
+
+
+def test_leaving_the_group_takes_the_rights_away(stored_parent, manager, wecom):
+    manager.groups.clear()
+    client = logged_in(manager)
+
+    assert client.get(list_url()).status_code == 403
+    assert client.post(refresh_url(stored_parent)).status_code == 403
