@@ -6,7 +6,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contacts.models import ContactPhone, ExternalContact, FollowUser
+from contacts.models import ContactPhone, ExternalContact, FollowUser, JobKind, JobStatus, SyncJob, Guardianship
 from contacts.privacy import normalize_phone
 
 
@@ -40,7 +40,8 @@ def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QueryS
 
     An exact external_userid is answered from its unique index alone. Otherwise the
     term is looked for in the name, the school's remark, the unionid, a teacher's
-    userid or remark, and (as a whole number) the phone numbers.
+    userid or remark, the name of a child on the school roster, and (as a whole
+    number) the phone numbers.
     """
     term = term.strip()
     if not term:
@@ -56,8 +57,19 @@ def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QueryS
         | Q(unionid=term)
         | Exists(teachers.filter(userid=term))
         | Exists(teachers.filter(remark__icontains=term))
+        | Exists(
+            Guardianship.objects.filter(
+                guardian__external_userid=OuterRef("external_userid"),
+                gone_at__isnull=True,
+                student__name__icontains=term,
+            )
+        )
     )
     phone = normalize_phone(term)
     if phone.isdigit() and len(phone) >= 5:
         matches |= Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number=phone))
     return contacts.filter(matches)
+
+
+def last_finished_job(*, kind: JobKind = JobKind.SYNC_SCHOOL) -> SyncJob | None:
+    return SyncJob.objects.filter(kind=kind, status=JobStatus.FINISHED).order_by("-finished_at").first()

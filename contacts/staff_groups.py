@@ -1,7 +1,9 @@
 """The two staff groups a school admin assigns people to.
 
-查看家长 (view parents): read parents, their teachers' remarks and refresh history, phones masked.
-家长管理员 (parent administrators): also refresh from WeCom, look up new parents, see full phones.
+查看家长 (view parents): read parents, their children and teachers' remarks, refresh history
+and job progress; phones masked.
+家长管理员 (parent administrators): also refresh from WeCom, look up new parents, start the
+whole-school sync and bulk refreshes, see full phones.
 
 They are created by a migration and brought up to date after every `migrate`
 (post_migrate), so a permission added later reaches existing installations; a
@@ -19,8 +21,12 @@ READ = [
     "view_followusertag",
     "view_externalprofileattribute",
     "view_contactsnapshot",
+    "view_syncjob",
+    "view_department",
+    "view_student",
+    "view_guardianship",
 ]
-MANAGE = [*READ, "refresh_externalcontact", "view_phone_numbers"]
+MANAGE = [*READ, "refresh_externalcontact", "view_phone_numbers", "run_syncjob"]
 GROUPS = {VIEWER: READ, MANAGER: MANAGE}
 
 

@@ -19,6 +19,7 @@ os.environ.update(
     WECOM_TIMEOUT="2",
     WECOM_BACKOFF_SECONDS="0",
     CACHE_URL="locmemcache://",
+    TASK_BACKEND="immediate",
 )
 
 from schoolcontacts.settings import *  # noqa: F403

@@ -157,7 +157,7 @@ def _record_failure(*, external_userid: str, error: WeComError, attempted_at: An
         contacts.exclude(state=ConnectionState.NOT_CONNECTED).update(
             state=ConnectionState.NOT_CONNECTED, state_changed_at=attempted_at
         )
-    logger.info("refresh of %s failed: %s", external_userid, error.describe())
+    logger.debug("refresh of %s failed: %s", external_userid, error.describe())
 
 
 def _lock_or_create(external_userid: str) -> tuple[ExternalContact, bool]:

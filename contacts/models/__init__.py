@@ -1,0 +1,51 @@
+"""The app's models, one module per concern; import them from here."""
+
+from contacts.models.audit import AuditAction, AuditEntry
+from contacts.models.callbacks import CallbackEvent, CallbackStatus
+from contacts.models.jobs import JobItem, JobItemStatus, JobKind, JobStatus, SyncJob
+from contacts.models.parents import (
+    PHONE_INDEX_LENGTH,
+    AttributeType,
+    ConnectionState,
+    ContactPhone,
+    ContactSnapshot,
+    ContactType,
+    ExternalContact,
+    ExternalProfileAttribute,
+    FollowUser,
+    FollowUserTag,
+    Gender,
+    RefreshTrigger,
+    TagType,
+)
+from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, Student
+
+__all__ = [
+    "PHONE_INDEX_LENGTH",
+    "AttributeType",
+    "AuditAction",
+    "AuditEntry",
+    "CallbackEvent",
+    "CallbackStatus",
+    "ConnectionState",
+    "ContactPhone",
+    "ContactSnapshot",
+    "ContactType",
+    "Department",
+    "DepartmentType",
+    "ExternalContact",
+    "ExternalProfileAttribute",
+    "FollowUser",
+    "FollowUserTag",
+    "Gender",
+    "Guardian",
+    "Guardianship",
+    "JobItem",
+    "JobItemStatus",
+    "JobKind",
+    "JobStatus",
+    "RefreshTrigger",
+    "Student",
+    "SyncJob",
+    "TagType",
+]
