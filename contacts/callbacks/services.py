@@ -1,0 +1,195 @@
+"""Store each WeCom event once, and apply it later in a background task.
+
+`accept_event` runs in the request: it stores the verified event and queues its task
+in one transaction, and makes no WeCom call, so WeCom gets its answer at once.
+A retried delivery of the same message (same fingerprint) is stored and queued only once.
+
+`process_event` runs in the task and applies the event:
+
+- change_external_contact add/edit: refresh that parent (trigger 企业微信回调);
+- del_external_contact (a teacher deleted the parent), del_follow_user (the parent deleted
+  the teacher): that teacher's relation ends (`FollowUser.ended_at`), the row is kept;
+  a parent not stored yet is refreshed instead;
+- transfer_fail: recorded;
+- change_school_contact: the student or parent is read again and the roster updated
+  (or marked gone on delete), then the parents concerned are refreshed;
+- anything else: ignored.
+
+The outcome is stored on the event. A failed WeCom call makes the event `failed`, with the
+error and its hint, and changes nothing more than a failed refresh does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from contacts.callbacks import events
+from contacts.callbacks.messages import CallbackMessage
+from contacts.callbacks.roster import RosterChange, apply_school_user, remove_parent, remove_student
+from contacts.models import CallbackEvent, CallbackStatus, ExternalContact, FollowUser, RefreshTrigger
+from contacts.services.refresh import refresh_contact
+from contacts.wecom.client import WeComClient, get_client
+from contacts.wecom.errors import WeComError
+
+logger = logging.getLogger("contacts.callbacks")
+
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: CallbackStatus
+    text: str
+    contact: ExternalContact | None = None
+
+
+def accept_event(*, message: CallbackMessage) -> CallbackEvent | None:
+    """Store a verified event and queue its processing; None for a delivery already stored."""
+    from contacts.tasks import process_callback_event
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = CallbackEvent.objects.create(
+                    fingerprint=message.fingerprint,
+                    event=message.event[:64] or message.msg_type[:64],
+                    change_type=message.change_type[:64],
+                    external_userid=message.external_userid[:MAX_ID_LENGTH],
+                    userid=message.userid[:MAX_ID_LENGTH],
+                    created_at_wecom=message.created_at,
+                    payload=message.fields,
+                )
+        except IntegrityError:
+            return None
+        # In the same transaction: the event is never stored without its task, nor queued twice.
+        process_callback_event.enqueue(event_id=event.pk)
+    return event
+
+
+def process_event(*, event_id: int, client: WeComClient | None = None) -> CallbackEvent | None:
+    """Apply a stored event once; an event already handled is left as it is."""
+    event = CallbackEvent.objects.filter(pk=event_id).first()
+    if event is None or event.status != CallbackStatus.RECEIVED:
+        return event
+    try:
+        outcome = _apply(event=event, client=client)
+    except Exception:
+        # Whatever went wrong, the event must not stay "received" for ever.
+        logger.exception("WeCom callback event %s could not be applied", event.pk)
+        outcome = Outcome(CallbackStatus.FAILED, gettext("处理时出现内部错误，详见服务器日志。"))
+    event.status = outcome.status
+    event.outcome = outcome.text
+    event.processed_at = timezone.now()
+    if outcome.contact is not None:
+        event.contact = outcome.contact
+    event.save(update_fields=["status", "outcome", "processed_at", "contact"])
+    logger.info("WeCom callback event %s (%s/%s): %s", event.pk, event.event, event.change_type, event.status)
+    return event
+
+
+# -- applying ---------------------------------------------------------------------------------
+
+
+def _apply(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+    if event.event == events.CHANGE_EXTERNAL_CONTACT and event.change_type in events.EXTERNAL_CONTACT_CHANGES:
+        if not event.external_userid:
+            return Outcome(CallbackStatus.IGNORED, gettext("事件中没有 ExternalUserID。"))
+        if event.change_type in events.REFRESHING_CHANGES:
+            return _refresh(external_userid=event.external_userid, client=client)
+        if event.change_type in events.ENDING_CHANGES:
+            return _end_relation(event=event, client=client)
+        return _transfer_failed(event=event)
+    if event.event == events.CHANGE_SCHOOL_CONTACT and event.change_type in events.SCHOOL_CONTACT_CHANGES:
+        if not event.userid:
+            return Outcome(CallbackStatus.IGNORED, gettext("事件中没有 Id。"))
+        return _roster_change(event=event, client=client)
+    return Outcome(CallbackStatus.IGNORED, gettext("本系统不处理此类事件。"))
+
+
+def _refresh(*, external_userid: str, client: WeComClient | None, lost_is_news: bool = False) -> Outcome:
+    """Refresh a parent; with `lost_is_news`, a parent no longer connected is an outcome, not a failure."""
+    stored = ExternalContact.objects.filter(external_userid=external_userid).first()
+    try:
+        result = refresh_contact(external_userid=external_userid, trigger=RefreshTrigger.CALLBACK, client=client)
+    except WeComError as error:
+        if lost_is_news and error.not_connected:
+            text = gettext("家长已无联系：%(error)s") % {"error": error.describe()}
+            return Outcome(CallbackStatus.PROCESSED, text, stored)
+        text = gettext("刷新家长失败：%(error)s") % {"error": error.describe()}
+        return Outcome(CallbackStatus.FAILED, text, stored)
+    text = gettext("已刷新家长：%(summary)s") % {"summary": result.changes.summary()}
+    return Outcome(CallbackStatus.PROCESSED, text, result.contact)
+
+
+def _ended_at(event: CallbackEvent) -> dt.datetime:
+    """When WeCom says the relation ended; never later than it reached us."""
+    if event.created_at_wecom is not None and event.created_at_wecom <= event.received_at:
+        return event.created_at_wecom
+    return event.received_at
+
+
+def _end_relation(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+    contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()
+    if contact is None:
+        # Unknown here: store the parent as WeCom now describes them, without that teacher.
+        return _refresh(external_userid=event.external_userid, client=client)
+    if event.change_type == events.DEL_EXTERNAL_CONTACT:
+        what = gettext("老师 %(userid)s 删除了这位家长") % {"userid": event.userid}
+    else:
+        what = gettext("家长删除了老师 %(userid)s") % {"userid": event.userid}
+    ended = FollowUser.objects.filter(contact=contact, userid=event.userid, ended_at__isnull=True).update(
+        ended_at=_ended_at(event)
+    )
+    if ended:
+        text = gettext("%(what)s，该跟进关系已结束（记录保留）。") % {"what": what}
+    else:
+        text = gettext("%(what)s；本地没有进行中的该跟进关系，无需更新。") % {"what": what}
+    return Outcome(CallbackStatus.PROCESSED, text, contact)
+
+
+def _transfer_failed(*, event: CallbackEvent) -> Outcome:
+    reason_code = str(event.payload.get("FailReason", ""))
+    reason = events.TRANSFER_FAIL_REASONS.get(reason_code)
+    text = gettext("接替老师 %(userid)s 接替失败：%(reason)s") % {
+        "userid": event.userid,
+        "reason": f"{reason}（{reason_code}）" if reason else reason_code or gettext("未说明原因"),
+    }
+    contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()
+    return Outcome(CallbackStatus.PROCESSED, text, contact)
+
+
+def _roster_change(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+    now = timezone.now()
+    client = client or get_client()
+    try:
+        if event.change_type == events.DELETE_PARENT:
+            change = remove_parent(parent_userid=event.userid, now=now)
+        elif event.change_type == events.DELETE_STUDENT:
+            change = remove_student(student_userid=event.userid, now=now)
+        else:
+            new_userid = str(event.payload.get("NewId", ""))[:MAX_ID_LENGTH]
+            answer = client.get_school_user(new_userid or event.userid)
+            change = apply_school_user(answer=answer, previous_userid=event.userid if new_userid else "", now=now)
+    except WeComError as error:
+        return Outcome(CallbackStatus.FAILED, gettext("读取家校通讯录失败：%(error)s") % {"error": error.describe()})
+    return _refresh_concerned(change=change, client=client)
+
+
+def _refresh_concerned(*, change: RosterChange, client: WeComClient) -> Outcome:
+    if not change.external_userids:
+        return Outcome(CallbackStatus.PROCESSED, change.summary)
+    # A parent on the roster may well have left every teacher: that is news, not a failure.
+    outcomes = [
+        _refresh(external_userid=external_userid, client=client, lost_is_news=True)
+        for external_userid in change.external_userids
+    ]
+    failed = [o for o in outcomes if o.status == CallbackStatus.FAILED]
+    lines = [change.summary, *(o.text for o in outcomes)]
+    contact = next((o.contact for o in outcomes if o.contact is not None), None)
+    return Outcome(CallbackStatus.FAILED if failed else CallbackStatus.PROCESSED, "\n".join(lines), contact)
