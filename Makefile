@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres lint screenshots install clean
+.PHONY: demo test test-postgres lint screenshots bench install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -27,6 +27,11 @@ test-postgres: $(STAMP)
 # Retakes the pictures in docs/screenshots/ from the browser tests (needs chromium, chromium-driver, fonts-noto-cjk).
 screenshots: $(STAMP)
 	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/test_browser_staff.py
+
+# Refreshes 2,000 and 20,000 parents against the simulator (50 ms latency) and prints the figures
+# recorded in docs/performance.md. Takes a few minutes.
+bench: $(STAMP)
+	$(PY) scripts/bench.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,12 +1,24 @@
 """Read-only queries about stored parents."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contacts.models import ContactPhone, ExternalContact, FollowUser, JobKind, JobStatus, SyncJob, Guardianship
+from contacts.models import (
+    ContactPhone,
+    ExternalContact,
+    FollowUser,
+    Guardianship,
+    JobItem,
+    JobItemStatus,
+    JobKind,
+    JobStatus,
+    SyncJob,
+)
+from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.privacy import normalize_phone
 
 
@@ -73,3 +85,56 @@ def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QueryS
 
 def last_finished_job(*, kind: JobKind = JobKind.SYNC_SCHOOL) -> SyncJob | None:
     return SyncJob.objects.filter(kind=kind, status=JobStatus.FINISHED).order_by("-finished_at").first()
+
+
+# -- background jobs ---------------------------------------------------------------------
+
+FAILURES_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A job's items by outcome; `created` and `changed` are among `done`."""
+
+    total: int
+    done: int
+    created: int
+    changed: int
+    failed: int
+    left: int
+    percent: int
+
+
+def job_progress(*, job: SyncJob) -> JobProgress:
+    """How far a job has come, in one aggregate query over its items."""
+    done, failed = Q(status=JobItemStatus.DONE), Q(status=JobItemStatus.FAILED)
+    counts = JobItem.objects.filter(job=job).aggregate(
+        total=Count("pk"),
+        done=Count("pk", filter=done),
+        created=Count("pk", filter=done & Q(created=True)),
+        changed=Count("pk", filter=done & Q(changed=True)),
+        failed=Count("pk", filter=failed),
+    )
+    total, finished = counts["total"], counts["done"] + counts["failed"]
+    # No items: not listed yet (queued, reading the roster), or a job with nothing to do.
+    percent = finished * 100 // total if total else (0 if job.is_active else 100)
+    return JobProgress(**counts, left=total - finished, percent=percent)
+
+
+def failed_job_items(*, job: SyncJob, limit: int = FAILURES_SHOWN) -> list[JobItem]:
+    """The first `limit` failed items of a job, in the order they were listed."""
+    return list(JobItem.objects.filter(job=job, status=JobItemStatus.FAILED).order_by("pk")[:limit])
+
+
+def active_job(*, kind: JobKind | str) -> SyncJob | None:
+    """The queued or running job of this kind, if there is one (there is never more than one)."""
+    return SyncJob.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).first()
+
+
+def with_job_counts(jobs: QuerySet[SyncJob]) -> QuerySet[SyncJob]:
+    """Annotate `item_total`, `item_done` and `item_failed` on each job, for lists of jobs."""
+    return jobs.annotate(
+        item_total=Count("items"),
+        item_done=Count("items", filter=Q(items__status=JobItemStatus.DONE)),
+        item_failed=Count("items", filter=Q(items__status=JobItemStatus.FAILED)),
+    )

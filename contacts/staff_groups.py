@@ -1,7 +1,7 @@
 """The two staff groups a school admin assigns people to.
 
-查看家长 (view parents): read parents, their children and teachers' remarks, refresh history
-and job progress; phones masked.
+查看家长 (view parents): read parents, their children and teachers' remarks, refresh history,
+job progress and the WeCom events received; phones masked.
 家长管理员 (parent administrators): also refresh from WeCom, look up new parents, start the
 whole-school sync and bulk refreshes, see full phones.
 
@@ -25,6 +25,7 @@ READ = [
     "view_department",
     "view_student",
     "view_guardianship",
+    "view_callbackevent",
 ]
 MANAGE = [*READ, "refresh_externalcontact", "view_phone_numbers", "run_syncjob"]
 GROUPS = {VIEWER: READ, MANAGER: MANAGE}

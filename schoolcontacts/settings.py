@@ -33,6 +33,25 @@ WECOM_BACKOFF_SECONDS = env.float("WECOM_BACKOFF_SECONDS", default=1.0)
 WECOM_CONCURRENCY = env.int("WECOM_CONCURRENCY", default=8)
 WECOM_RATE_PER_MINUTE = env.int("WECOM_RATE_PER_MINUTE", default=3000)
 
+# WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
+# and /wecom/callback/ answers 404.
+WECOM_CALLBACK_TOKEN = env.str("WECOM_CALLBACK_TOKEN", default="")
+WECOM_CALLBACK_AES_KEY = env.str("WECOM_CALLBACK_AES_KEY", default="")
+if bool(WECOM_CALLBACK_TOKEN) != bool(WECOM_CALLBACK_AES_KEY):
+    raise ImproperlyConfigured(
+        "Set both WECOM_CALLBACK_TOKEN and WECOM_CALLBACK_AES_KEY (the Token and EncodingAESKey of the app's "
+        "API receiving settings), or neither to turn callbacks off."
+    )
+if WECOM_CALLBACK_AES_KEY and (
+    len(WECOM_CALLBACK_AES_KEY) != 43
+    or not WECOM_CALLBACK_AES_KEY.isascii()
+    or not WECOM_CALLBACK_AES_KEY.replace("+", "").replace("/", "").isalnum()
+):
+    raise ImproperlyConfigured(
+        f"WECOM_CALLBACK_AES_KEY must be the 43-character EncodingAESKey shown in WeCom "
+        f"(letters and digits), not {len(WECOM_CALLBACK_AES_KEY)} characters."
+    )
+
 if not DEBUG:
     missing = [
         name

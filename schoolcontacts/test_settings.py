@@ -19,6 +19,8 @@ os.environ.update(
     WECOM_TIMEOUT="2",
     WECOM_BACKOFF_SECONDS="0",
     CACHE_URL="locmemcache://",
+    WECOM_CALLBACK_TOKEN="test-callback-token",  # noqa: S106 - a test value, asserted never to leak
+    WECOM_CALLBACK_AES_KEY="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
     TASK_BACKEND="immediate",
 )
 

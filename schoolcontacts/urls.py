@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from contacts.callbacks.views import wecom_callback
 from contacts.views import health
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("wecom/callback/", wecom_callback, name="wecom_callback"),
     path("admin/", admin.site.urls),
 ]

@@ -23,12 +23,19 @@ export WECOM_CORP_ID=wwdemoschool0001
 export WECOM_SECRET=demo-app-secret
 export WECOM_API_BASE=http://127.0.0.1:${SANDBOX_PORT}/cgi-bin
 export WECOM_TIMEOUT=5
+# The simulator signs and encrypts the events it sends with the same secrets as the app.
+export WECOM_CALLBACK_TOKEN=demo-callback-token
+export WECOM_CALLBACK_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
 
 "$PY" manage.py migrate --noinput
 
-"$PY" manage.py wecom_sandbox --port "$SANDBOX_PORT" --parents "$DEMO_PARENTS" --latency-ms 20 >var/sandbox.log 2>&1 &
+"$PY" manage.py wecom_sandbox --port "$SANDBOX_PORT" --parents "$DEMO_PARENTS" --latency-ms 20 \
+    --callback-url "http://127.0.0.1:${APP_PORT}/wecom/callback/" >var/sandbox.log 2>&1 &
 SANDBOX_PID=$!
-trap 'kill $SANDBOX_PID 2>/dev/null || true' EXIT INT TERM
+# The worker runs the jobs started from the admin and the work of WeCom's callbacks.
+"$PY" manage.py db_worker --worker-id demo-worker --interval 0.5 --no-reload >var/worker.log 2>&1 &
+WORKER_PID=$!
+trap 'kill $SANDBOX_PID $WORKER_PID 2>/dev/null || true' EXIT INT TERM
 
 for _ in $(seq 1 50); do
     if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $SANDBOX_PORT), 0.2)" 2>/dev/null; then
@@ -38,7 +45,8 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 
-"$PY" manage.py demo_setup --username "$DEMO_USER" --password "$DEMO_PASSWORD"
+# Parents who left the simulated school fail to refresh, as they would in a real one.
+"$PY" manage.py demo_setup --username "$DEMO_USER" --password "$DEMO_PASSWORD" || true
 
 cat <<MSG
 
@@ -46,7 +54,10 @@ cat <<MSG
   App:            http://127.0.0.1:${APP_PORT}/admin/
   Login:          ${DEMO_USER} / ${DEMO_PASSWORD}
   WeCom simulator: http://127.0.0.1:${SANDBOX_PORT}/cgi-bin (log: var/sandbox.log)
-  Try the parent woAAAA. Stop with Ctrl-C.
+  Worker:          var/worker.log
+  Try the parent woAAAA, or search a child's name such as 李小明. Stop with Ctrl-C.
+  Edit a remark "in WeCom" and watch it arrive by callback:
+    curl -X POST -d '{"remark": "李主任"}' http://127.0.0.1:${SANDBOX_PORT}/sandbox/contacts/woAAAA/follow_users/rocky
 
 MSG
 

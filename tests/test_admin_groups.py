@@ -43,11 +43,20 @@ def test_the_viewer_group_may_only_view():
         "view_followusertag",
         "view_externalprofileattribute",
         "view_contactsnapshot",
+        "view_department",
+        "view_student",
+        "view_guardianship",
+        "view_syncjob",
+        "view_callbackevent",
     }
 
 
-def test_the_manager_group_may_also_refresh_and_see_phones():
-    assert codenames(MANAGER_GROUP) == codenames(VIEWER_GROUP) | {"refresh_externalcontact", "view_phone_numbers"}
+def test_the_manager_group_may_also_refresh_run_jobs_and_see_phones():
+    assert codenames(MANAGER_GROUP) == codenames(VIEWER_GROUP) | {
+        "refresh_externalcontact",
+        "view_phone_numbers",
+        "run_syncjob",
+    }
 
 
 def test_neither_group_may_edit_or_read_the_audit_log():

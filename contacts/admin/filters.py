@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import FollowUser, FollowUserTag
+from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship
 
 
 class TeacherFilter(admin.SimpleListFilter):
@@ -75,3 +75,65 @@ class StaleFilter(admin.SimpleListFilter):
             cutoff = timezone.now() - dt.timedelta(days=self.DAYS[value])
             return queryset.filter(Q(last_refreshed_at__lt=cutoff) | Q(last_refreshed_at__isnull=True))
         return queryset
+
+
+def _current(department_type: DepartmentType) -> list[Department]:
+    """Departments of one type still on the roster, in WeCom's order (a larger order first)."""
+    departments = Department.objects.filter(type=department_type, gone_at__isnull=True)
+    return sorted(departments, key=lambda d: (d.standard_grade or 0, -(d.order or 0), d.department_id))
+
+
+def _with_child_in(queryset, **student_department):
+    """Parents with a child, still linked on the roster, in the given class(es)."""
+    linked = Guardianship.objects.filter(
+        guardian__external_userid=OuterRef("external_userid"),
+        gone_at__isnull=True,
+        **{f"student__department__{key}": value for key, value in student_department.items()},
+    )
+    return queryset.filter(Exists(linked))
+
+
+class ClassFilter(admin.SimpleListFilter):
+    title = _("班级")
+    parameter_name = "class"
+
+    def lookups(self, request, model_admin):
+        grades = {
+            grade.department_id: (position, grade.name) for position, grade in enumerate(_current(DepartmentType.GRADE))
+        }
+        classes = sorted(
+            _current(DepartmentType.CLASS),
+            key=lambda c: (grades.get(c.parent_department_id, (len(grades), ""))[0], -(c.order or 0), c.department_id),
+        )
+        return [(str(klass.department_id), self._label(klass, grades)) for klass in classes]
+
+    @staticmethod
+    def _label(klass: Department, grades: dict[int, tuple[int, str]]) -> str:
+        grade_name = grades.get(klass.parent_department_id, (0, ""))[1]
+        if not grade_name or grade_name in klass.name:
+            return klass.name
+        return f"{grade_name} · {klass.name}"
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return _with_child_in(queryset, department_id=int(value))
+
+
+class GradeFilter(admin.SimpleListFilter):
+    title = _("年级")
+    parameter_name = "grade"
+
+    def lookups(self, request, model_admin):
+        return [(str(grade.department_id), grade.name) for grade in _current(DepartmentType.GRADE)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return _with_child_in(queryset, parent_department_id=int(value))

@@ -21,9 +21,18 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.filters import StaleFilter, TagFilter, TeacherFilter
+from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
 from contacts.admin.permissions import can_refresh, can_see_phones, reveal_phones_flag
-from contacts.models import AuditAction, ExternalContact, ExternalProfileAttribute, FollowUser, RefreshTrigger
+from contacts.callbacks.events import change_label
+from contacts.callbacks.selectors import history_events
+from contacts.models import (
+    AuditAction,
+    ExternalContact,
+    ExternalProfileAttribute,
+    FollowUser,
+    Guardianship,
+    RefreshTrigger,
+)
 from contacts.privacy import show_phones
 from contacts.selectors import search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
@@ -159,10 +168,20 @@ class ExternalContactAdmin(admin.ModelAdmin):
         "refreshed_display",
     )
     list_display_links = ("name_display",)
-    list_filter = ("type", "gender", "is_subscribe", "state", TeacherFilter, TagFilter, StaleFilter)
+    list_filter = (
+        "type",
+        "gender",
+        "is_subscribe",
+        "state",
+        GradeFilter,
+        ClassFilter,
+        TeacherFilter,
+        TagFilter,
+        StaleFilter,
+    )
     # The search itself is search_contacts(); this only turns the search box on.
     search_fields = ("external_userid",)
-    search_help_text = _("external_userid、姓名、学校备注、unionid、老师 userid 或备注、完整手机号")
+    search_help_text = _("external_userid、姓名、学生姓名、学校备注、unionid、老师 userid 或备注、完整手机号")
     list_per_page = 50
     actions = ["refresh_selected"]
     inlines = [ExternalProfileInline, FollowUserInline]
@@ -300,14 +319,33 @@ class ExternalContactAdmin(admin.ModelAdmin):
                 history=self._history(contact, reveal_phones=reveal),
                 history_total=contact.snapshots.count(),
                 history_url=reverse("admin:contacts_contactsnapshot_changelist") + f"?contact__id__exact={contact.pk}",
+                children=self._children(contact),
             )
             if reveal and request.method == "GET" and contact.phones.exists():
                 record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=contact)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def _children(self, contact: ExternalContact) -> list[dict]:
+        """The parent's children on the school roster, current ones first; one query."""
+        links = (
+            Guardianship.objects.filter(guardian__external_userid=contact.external_userid)
+            .select_related("student__department")
+            .annotate(has_left=Case(When(gone_at__isnull=True, then=Value(0)), default=Value(1)))
+            .order_by("has_left", "student__name", "student__student_userid")
+        )
+        return [
+            {
+                "name": str(link.student),
+                "class_name": link.student.department.name if link.student.department else "",
+                "relation": link.relation or "",
+                "gone_at": link.gone_at or link.student.gone_at,
+            }
+            for link in links
+        ]
+
     def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
         snapshots = contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS]
-        return [
+        refreshes = [
             {
                 "fetched_at": snapshot.fetched_at,
                 "trigger": snapshot.get_trigger_display(),
@@ -317,6 +355,20 @@ class ExternalContactAdmin(admin.ModelAdmin):
             }
             for snapshot in snapshots
         ]
+        # What WeCom reported without a refresh (a teacher and the parent parted, a failed transfer)
+        # belongs in the same story; one more query, however many there are.
+        reported = [
+            {
+                "fetched_at": event.received_at,
+                "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
+                "by": "",
+                "changes": [event.outcome],
+            }
+            for event in history_events(contact=contact, limit=HISTORY_ROWS)
+        ]
+        if not reported:
+            return refreshes
+        return sorted([*refreshes, *reported], key=lambda entry: entry["fetched_at"], reverse=True)[:HISTORY_ROWS]
 
     # -- refresh and look-up --------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """A WeCom (企业微信) school edition simulator, for development, tests and demos.
 
 The real service is out of reach here, so this package serves the APIs the project calls
-(gettoken, externalcontact/get and /list, school/department/list, school/user/list_parent)
-from a deterministic simulated school, on loopback only, with latency and fault injection.
+(gettoken, externalcontact/get and /list, school/department/list, school/user/list_parent
+and /get) from a deterministic simulated school, on loopback only, with latency and fault
+injection, and sends the app WeCom's signed, encrypted callbacks (`callbacks.py`).
 It needs no database. `python manage.py wecom_sandbox` runs it; tests start it in-process:
 
     from contacts.sandbox import SandboxServer, build_school

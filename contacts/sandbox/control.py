@@ -48,6 +48,8 @@ def answer(sandbox: SandboxServer, method: str, path: str, body: bytes) -> Reply
             return ok_reply(expired=sandbox.expire_tokens())
         if len(parts) == 4 and parts[0] == "contacts" and parts[2] == "follow_users" and method == "POST":
             return _edit_follow_user(sandbox, parts[1], parts[3], _json_object(body))
+        if parts == ["callbacks", "send"] and method == "POST":
+            return _send_callback(sandbox, _json_object(body))
     except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
         return _problem(400, str(error))
     return _problem(404, f"no control endpoint {method} {path}")
@@ -66,6 +68,7 @@ def _info(sandbox: SandboxServer) -> Reply:
         sample_external_userids=school.external_userids()[:_SAMPLE_SIZE],
         lost_external_userids=school.lost_external_userids()[:_SAMPLE_SIZE],
         sample_staff_userids=school.staff_userids()[:_SAMPLE_SIZE],
+        callback_url=sandbox.callback_url or None,
     )
 
 
@@ -95,4 +98,32 @@ def _edit_follow_user(sandbox: SandboxServer, external_userid: str, userid: str,
         follow_user = sandbox.school.edit_follow_user(external_userid, userid, remark=remark, description=description)
     except NotFound as error:
         return _problem(404, str(error))
-    return ok_reply(follow_user=follow_user)
+    callback = None
+    if sandbox.callback_url:
+        # An edit in WeCom's own client makes WeCom tell the app (edits through the API do not).
+        try:
+            callback = sandbox.send_callback(
+                "edit_external_contact", external_userid=external_userid, userid=userid
+            ).as_json()
+        except OSError as error:
+            callback = {"status": None, "body": f"not delivered: {type(error).__name__}", "accepted": False}
+    return ok_reply(follow_user=follow_user, callback=callback)
+
+
+_CALLBACK_FIELDS = ("external_userid", "userid", "new_id", "state", "fail_reason")
+
+
+def _send_callback(sandbox: SandboxServer, data: dict[str, Any]) -> Reply:
+    change_type = data.get("change_type")
+    if not isinstance(change_type, str) or not change_type:
+        raise ValueError("change_type is required")
+    fields = {name: data[name] for name in _CALLBACK_FIELDS if data.get(name) is not None}
+    if not all(isinstance(value, str) for value in fields.values()):
+        raise ValueError(f"{', '.join(_CALLBACK_FIELDS)} must be strings")
+    try:
+        delivery = sandbox.send_callback(change_type, **fields)
+    except LookupError as error:
+        return _problem(409, str(error))
+    except OSError as error:
+        return _problem(502, f"the app could not be reached: {type(error).__name__}")
+    return ok_reply(**delivery.as_json())

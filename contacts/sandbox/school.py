@@ -18,6 +18,7 @@ externalcontact/list answers 84061.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import random
@@ -148,6 +149,7 @@ class School:
         self._follow_userids = lru_cache(maxsize=4096)(self._make_follow_userids)
         self._lock = threading.Lock()
         self._overrides: dict[tuple[str, str], dict[str, str]] = {}
+        self._users: tuple[dict[str, int], dict[str, int]] | None = None
         self._build_staff()
         self._build_roster()
         self._build_departments()
@@ -546,6 +548,50 @@ class School:
             for number, child in enumerate(family.children)
         ]
         return entry
+
+    def school_user(self, userid: str) -> dict[str, Any] | None:
+        """school/user/get (doc 92337): {"user_type": 2, "parent": ...} or {"user_type": 1, "student": ...};
+        None for an unknown userid."""
+        parents, students = self._user_indexes()
+        if userid in parents:
+            return {"user_type": 2, "parent": self._roster_entry(parents[userid])}
+        if userid in students:
+            return {"user_type": 1, "student": self._student_entry(students[userid])}
+        return None
+
+    def _user_indexes(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Roster userid -> index, built on first use: most runs never look a single user up."""
+        with self._lock:
+            if self._users is None:
+                self._users = (
+                    {self._parent_userid(index): index for index in range(self.parent_count)},
+                    {self._student_userid(index): index for index in range(self.student_count)},
+                )
+            return self._users
+
+    def _student_entry(self, index: int) -> dict[str, Any]:
+        family_index = bisect.bisect_right(self._family_student_start, index) - 1
+        family = self._family(family_index)
+        child = family.children[index - self._family_student_start[family_index]]
+        first_parent = self._family_parent_start[family_index]
+        parents = []
+        for parent in range(first_parent, self._family_parent_start[family_index + 1]):
+            subscribed = self._status[parent] == SUBSCRIBED
+            entry: dict[str, Any] = {
+                "parent_userid": self._parent_userid(parent),
+                "relation": family.guardians[parent - first_parent].relation,
+                "mobile": self._mobile(parent),
+                "is_subscribe": 1 if subscribed else 0,
+            }
+            if subscribed:
+                entry["external_userid"] = self._external_userid(parent)
+            parents.append(entry)
+        return {
+            "student_userid": self._student_userid(index),
+            "name": child.name,
+            "department": [self.class_id(child.grade, child.klass)],
+            "parents": parents,
+        }
 
     def contact(self, external_userid: str) -> dict[str, Any] | None:
         """{"external_contact": ..., "follow_user": [...]} or None for an unknown id (lost ones included)."""

@@ -9,6 +9,7 @@ WeCom APIs (all GET, under /cgi-bin/, answers `application/json; charset=utf-8`)
 - `externalcontact/list?userid=`: the parents one staff member follows; 84061 none, 60111 unknown.
 - `school/department/list[?id=]`: the whole tree, or one department and all below; 60003 unknown.
 - `school/user/list_parent?department_id=`: the parents of one department; 60003 unknown.
+- `school/user/get?userid=`: one student or parent of the roster; 41009 missing, 60111 unknown.
 
 Each answer waits `latency_ms` first. Faults (see `faults.py`) are injected after the
 token check: a fault bound to an external_userid on externalcontact/get, else one drawn
@@ -28,7 +29,15 @@ out; errors are HTTP 4xx with `{"errcode": <HTTP status>, "errmsg": ...}`):
 - `POST /sandbox/expire-tokens`: every issued token answers 42001 from now on.
 - `POST /sandbox/contacts/<external_userid>/follow_users/<userid>` with
   `{"remark": ..., "description": ...}`: a teacher edits a parent's remark "in WeCom";
-  answers `{"follow_user": {...}}`.
+  answers `{"follow_user": {...}, "callback": ...}`; with a callback URL configured, the app also
+  gets the edit_external_contact event WeCom would send, and `callback` is its answer (else null).
+- `POST /sandbox/callbacks/send` with `{"change_type": ..., "external_userid": ..., "userid": ...,
+  "new_id": ..., "fail_reason": ...}`: sends one event to the app's callback URL, signed and
+  encrypted with its token and EncodingAESKey; `{"change_type": "verify"}` checks the URL as
+  WeCom does. Answers `{"status": HTTP status, "body": ..., "accepted": bool}`; 409 without a callback URL.
+
+Callbacks (see `callbacks.py`) go to `callback_url` with `callback_token` and `callback_aes_key`,
+the app's WECOM_CALLBACK_TOKEN and WECOM_CALLBACK_AES_KEY.
 
 Python use: `with SandboxServer(school=build_school(), corp_id=..., secret=...) as s:` starts
 it in a background thread; point the client at `s.url` (http://127.0.0.1:PORT/cgi-bin).
@@ -51,6 +60,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import control
+from .callbacks import CallbackSender, Delivery, event_xml
 from .faults import DEFAULT_RATE_KINDS, Fault, FaultKind, FaultPlan
 from .replies import HTML_200, HTML_502, HTML_TYPE, Reply, error_reply, json_reply, ok_reply
 from .school import School
@@ -226,6 +236,9 @@ class SandboxServer:
         slow_seconds: float = 30.0,
         fault_kinds: tuple[FaultKind, ...] = DEFAULT_RATE_KINDS,
         log_requests: bool = False,
+        callback_url: str = "",
+        callback_token: str = "",
+        callback_aes_key: str = "",
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"the simulator only listens on loopback, not {host!r}")
@@ -247,6 +260,11 @@ class SandboxServer:
             faults=faults,
         )
         self._stats = Stats()
+        self._callbacks = (
+            CallbackSender(url=callback_url, token=callback_token, encoding_aes_key=callback_aes_key, corp_id=corp_id)
+            if callback_url
+            else None
+        )
         self._stopping = threading.Event()  # wakes latency and `slow` sleeps when stopping
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -258,6 +276,7 @@ class SandboxServer:
             "externalcontact/list": self._contact_list,
             "school/department/list": self._department_list,
             "school/user/list_parent": self._list_parent,
+            "school/user/get": self._school_user_get,
         }
         self._httpd = _HTTPServer((host, port), self)  # bound now, so .port is known before start()
 
@@ -346,6 +365,18 @@ class SandboxServer:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    @property
+    def callback_url(self) -> str:
+        return self._callbacks.url if self._callbacks is not None else ""
+
+    def send_callback(self, change_type: str, **fields: str) -> Delivery:
+        """Send one event to the app (or, for "verify", check its URL); LookupError without a callback URL."""
+        if self._callbacks is None:
+            raise LookupError("no callback URL configured (callback_url, or --callback-url)")
+        if change_type == "verify":
+            return self._callbacks.verify_url()
+        return self._callbacks.send_event(event_xml(corp_id=self.corp_id, change_type=change_type, **fields))
 
     def expire_tokens(self) -> int:
         """Every issued token answers 42001 from now on; returns how many were still valid."""
@@ -445,3 +476,10 @@ class SandboxServer:
         text = params.get("department_id", "")
         parents = self.school.list_parent(int(text)) if text.isdigit() else None
         return error_reply(60003) if parents is None else ok_reply(parents=parents)
+
+    def _school_user_get(self, params: dict[str, str]) -> Reply:
+        userid = params.get("userid", "")
+        if not userid:
+            return error_reply(41009)
+        user = self.school.school_user(userid)
+        return error_reply(60111) if user is None else ok_reply(**user)

@@ -1,18 +1,389 @@
-"""Find the school's parents through WeCom's school roster (docs 92299, 96741)."""
+"""Read the school's roster from WeCom and store it (docs 92299, 96741).
 
+`sync_roster` reads the department tree, every class's parents, and the parents each
+teacher added; only once every WeCom call has succeeded does it write, in one
+transaction, with a number of SQL queries that does not depend on the school's size.
+Nothing is deleted: what WeCom no longer lists gets `gone_at`, and loses it when seen again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from contacts.models import Department, DepartmentType, FollowUser, Guardian, Guardianship, Student
 from contacts.wecom.client import WeComClient
+from contacts.wecom.errors import WeComError
 
-CLASS_DEPARTMENT = 1
+DEPARTMENTS_API = "school/department/list"
+PARENTS_API = "school/user/list_parent"
+
+DEPARTMENT_FIELDS = ["parent_department_id", "name", "type", "register_year", "standard_grade", "order"]
+SEEN_FIELDS = ["last_seen_at", "gone_at"]
+# Two syncs writing at once would each mark the other's rows as not seen: one waits.
+# (SQLite lets one writer at a time anyway.)
+ADVISORY_LOCK_KEY = 0x5C0057E5
+
+
+@dataclass(frozen=True)
+class RosterSync:
+    """What one sync read and what it changed."""
+
+    external_userids: list[str]  # subscribed parents (roster order), then those the teachers added; each once
+    departments: int = 0
+    classes: int = 0
+    students: int = 0
+    guardians: int = 0
+    links: int = 0
+    staff: int = 0  # teachers whose externalcontact/list was read
+    departments_gone: int = 0
+    students_gone: int = 0
+    guardians_gone: int = 0
+    links_gone: int = 0
+    departments_back: int = 0
+    students_back: int = 0
+    guardians_back: int = 0
+    links_back: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.classes} classes, {self.students} students, {self.guardians} parents, {self.links} links, "
+            f"{len(self.external_userids)} external_userids; gone: {self.students_gone} students, "
+            f"{self.guardians_gone} parents, {self.links_gone} links; back: {self.students_back} students, "
+            f"{self.guardians_back} parents, {self.links_back} links"
+        )
+
+
+@dataclass
+class _Roster:
+    """The roster as read from WeCom, keyed as the database is."""
+
+    departments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    class_parents: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    students: dict[str, str | None] = field(default_factory=dict)  # student_userid -> name
+    student_class: dict[str, int] = field(default_factory=dict)  # student_userid -> class department_id
+    guardians: dict[str, dict[str, Any]] = field(default_factory=dict)  # parent_userid -> fields
+    links: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (parent, student) -> relation
+
+
+# -- public API ---------------------------------------------------------------------------
+
+
+def sync_roster(*, client: WeComClient) -> RosterSync:
+    """Read the whole roster from WeCom, then store it; a failed WeCom call raises and writes nothing."""
+    departments = client.list_departments()
+    roster = _read_roster(departments=departments, client=client)
+    staff = _staff_userids(departments=departments)
+    external_userids = _external_userids(roster=roster, staff=staff, client=client)
+    with transaction.atomic():
+        _lock_roster()
+        counts = _store(roster=roster, now=timezone.now())
+    return RosterSync(external_userids=external_userids, staff=len(staff), **counts)
 
 
 def discover_external_userids(*, client: WeComClient) -> list[str]:
-    """The external_userid of every subscribed parent in every class, each once, in roster order."""
-    found: dict[str, None] = {}
-    for department in client.list_departments():
-        if department.get("type") != CLASS_DEPARTMENT:
-            continue
-        for parent in client.list_parents(department["id"]):
-            external_userid = parent.get("external_userid")
-            if external_userid:
-                found.setdefault(external_userid, None)
+    """The external_userid of every parent the roster and the teachers know, each once (stores the roster)."""
+    return sync_roster(client=client).external_userids
+
+
+# -- reading WeCom ------------------------------------------------------------------------
+
+
+def _read_roster(*, departments: list[dict[str, Any]], client: WeComClient) -> _Roster:
+    roster = _Roster()
+    for department in departments:
+        department_id = _department_id(department)
+        roster.departments.setdefault(department_id, department)
+    for department_id, department in roster.departments.items():
+        if department.get("type") == DepartmentType.CLASS:
+            roster.class_parents[department_id] = client.list_parents(department_id)
+    for parents in roster.class_parents.values():
+        for parent in parents:
+            _add_parent(roster=roster, parent=parent)
+    roster.student_class = _place_students(class_parents=roster.class_parents)
+    return roster
+
+
+def _department_id(department: Mapping[str, Any]) -> int:
+    department_id = department.get("id")
+    if not isinstance(department_id, int) or isinstance(department_id, bool):
+        raise WeComError.malformed(f"{DEPARTMENTS_API}: a department without an integer id", api=DEPARTMENTS_API)
+    return department_id
+
+
+def _text(entry: Mapping[str, Any], key: str, api: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value:
+        raise WeComError.malformed(f"{api}: an entry without {key}", api=api)
+    return value
+
+
+def _children(parent: Mapping[str, Any]) -> list[dict[str, Any]]:
+    children = parent.get("children", [])
+    if not isinstance(children, list) or not all(isinstance(child, dict) for child in children):
+        raise WeComError.malformed(f"{PARENTS_API}: children is not a list of objects", api=PARENTS_API)
+    return children
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _add_parent(*, roster: _Roster, parent: Mapping[str, Any]) -> None:
+    parent_userid = _text(parent, "parent_userid", PARENTS_API)
+    is_subscribe = parent.get("is_subscribe")
+    roster.guardians.setdefault(
+        parent_userid,
+        {
+            "external_userid": _optional_text(parent.get("external_userid")),
+            "mobile": _optional_text(parent.get("mobile")),
+            "is_subscribe": None if is_subscribe is None else bool(is_subscribe),
+        },
+    )
+    for child in _children(parent):
+        student_userid = _text(child, "student_userid", PARENTS_API)
+        name = _optional_text(child.get("name"))
+        if roster.students.get(student_userid) is None:
+            roster.students[student_userid] = name
+        roster.links.setdefault((parent_userid, student_userid), _optional_text(child.get("relation")))
+
+
+def _place_students(*, class_parents: Mapping[int, list[dict[str, Any]]]) -> dict[str, int]:
+    """Each student's class.
+
+    list_parent names no class per child: a parent is listed, with all their children,
+    in the class of each child. So each listing says "one of these children is in this
+    class". A child listed in one class only is in it; when all but one child of a
+    listing are placed in other classes, the last one is in its class. What stays open
+    (siblings in different classes with the same parents: WeCom's answer cannot tell
+    them apart) gets the first of its classes that none of its family fills yet, and
+    the deduction goes on. Linear in the size of the roster.
+    """
+    placement = _Placement()
+    for class_id, parents in class_parents.items():
+        for parent in parents:
+            placement.add_listing(class_id, [child["student_userid"] for child in _children(parent)])
+    return placement.solve()
+
+
+class _Placement:
+    """Placing students in classes from "one of these children is in this class" listings."""
+
+    def __init__(self) -> None:
+        self.listings: list[tuple[int, tuple[str, ...]]] = []
+        self.seen: set[tuple[int, tuple[str, ...]]] = set()
+        self.of_student: dict[str, list[int]] = {}  # student -> indexes of their listings
+        self.candidates: dict[str, list[int]] = {}  # student -> classes, in roster order
+        self.placed: dict[str, int] = {}
+        self.filled: list[bool] = []  # listing index -> one of its children is placed in its class
+        self.unplaced: list[int] = []  # listing index -> how many of its children are not placed
+        self.pending: list[int] = []  # listings that may have one child left to place
+
+    def add_listing(self, class_id: int, children: list[str]) -> None:
+        listing = (class_id, tuple(sorted(set(children))))
+        if not listing[1] or listing in self.seen:
+            return
+        self.seen.add(listing)
+        index = len(self.listings)
+        self.listings.append(listing)
+        self.filled.append(False)
+        self.unplaced.append(len(listing[1]))
+        for student in listing[1]:
+            self.of_student.setdefault(student, []).append(index)
+            classes = self.candidates.setdefault(student, [])
+            if class_id not in classes:
+                classes.append(class_id)
+
+    def solve(self) -> dict[str, int]:
+        for student, classes in self.candidates.items():
+            if len(classes) == 1 and student not in self.placed:
+                self._place(student, classes[0])
+        self.pending.extend(index for index, count in enumerate(self.unplaced) if count == 1)
+        self._propagate()
+        for student in self.candidates:
+            if student not in self.placed:
+                self._place(student, self._first_unfilled(student))
+                self._propagate()
+        return self.placed
+
+    def _place(self, student: str, class_id: int) -> None:
+        self.placed[student] = class_id
+        for index in self.of_student[student]:
+            self.unplaced[index] -= 1
+            if self.listings[index][0] == class_id:
+                self.filled[index] = True
+            elif self.unplaced[index] == 1:
+                self.pending.append(index)
+
+    def _propagate(self) -> None:
+        while self.pending:
+            index = self.pending.pop()
+            if self.filled[index] or self.unplaced[index] != 1:
+                continue
+            class_id, children = self.listings[index]
+            last = next(child for child in children if child not in self.placed)
+            self._place(last, class_id)
+
+    def _first_unfilled(self, student: str) -> int:
+        unfilled = {self.listings[index][0] for index in self.of_student[student] if not self.filled[index]}
+        return next(
+            (class_id for class_id in self.candidates[student] if class_id in unfilled), self.candidates[student][0]
+        )
+
+
+def _staff_userids(*, departments: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Teachers seen as active follow users, then the departments' admins; each once."""
+    found: dict[str, None] = dict.fromkeys(
+        FollowUser.objects.filter(ended_at__isnull=True).order_by("userid").values_list("userid", flat=True).distinct()
+    )
+    for department in departments:
+        admins = department.get("department_admins") or []
+        for admin in admins if isinstance(admins, list) else []:
+            userid = admin.get("userid") if isinstance(admin, dict) else None
+            if isinstance(userid, str) and userid:
+                found.setdefault(userid, None)
     return list(found)
+
+
+def _external_userids(*, roster: _Roster, staff: list[str], client: WeComClient) -> list[str]:
+    found: dict[str, None] = {}
+    for guardian in roster.guardians.values():
+        if guardian["external_userid"]:
+            found.setdefault(guardian["external_userid"], None)
+    for userid in staff:
+        for external_userid in client.list_external_contacts(userid):
+            found.setdefault(external_userid, None)
+    return list(found)
+
+
+# -- storing ------------------------------------------------------------------------------
+
+
+def _lock_roster() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+
+
+def _store(*, roster: _Roster, now: datetime) -> dict[str, int]:
+    """Upsert everything seen, mark what was not seen as gone; a fixed number of queries."""
+    counts: dict[str, int] = {
+        "departments": len(roster.departments),
+        "classes": len(roster.class_parents),
+        "students": len(roster.students),
+        "guardians": len(roster.guardians),
+        "links": len(roster.links),
+    }
+    counts["departments_back"] = _count_back(Department, "department_id", roster.departments)
+    counts["students_back"] = _count_back(Student, "student_userid", roster.students)
+    counts["guardians_back"] = _count_back(Guardian, "parent_userid", roster.guardians)
+    counts["links_back"] = _count_links_back(roster.links)
+
+    department_pks = _store_departments(roster=roster, now=now)
+    student_pks = _store_students(roster=roster, department_pks=department_pks, now=now)
+    guardian_pks = _store_guardians(roster=roster, now=now)
+    _store_links(roster=roster, guardian_pks=guardian_pks, student_pks=student_pks, now=now)
+
+    counts["links_gone"] = _mark_gone(Guardianship, now)
+    counts["students_gone"] = _mark_gone(Student, now)
+    counts["guardians_gone"] = _mark_gone(Guardian, now)
+    counts["departments_gone"] = _mark_gone(Department, now)
+    return counts
+
+
+def _count_back(model: type[models.Model], key: str, seen: Mapping[Any, Any]) -> int:
+    gone = model.objects.filter(gone_at__isnull=False).values_list(key, flat=True)
+    return sum(1 for value in gone if value in seen)
+
+
+def _count_links_back(seen: Mapping[tuple[str, str], Any]) -> int:
+    gone = Guardianship.objects.filter(gone_at__isnull=False).values_list(
+        "guardian__parent_userid", "student__student_userid"
+    )
+    return sum(1 for pair in gone if pair in seen)
+
+
+def _pks(model: type[models.Model], key: str) -> dict[Any, int]:
+    return dict(model.objects.values_list(key, "pk"))
+
+
+def _store_departments(*, roster: _Roster, now: datetime) -> dict[int, int]:
+    rows = [
+        Department(
+            department_id=department_id,
+            parent_department_id=_optional_int(department.get("parentid")),
+            name=_optional_text(department.get("name")) or str(department_id),
+            type=_optional_int(department.get("type")),
+            register_year=_optional_int(department.get("register_year")),
+            standard_grade=_optional_int(department.get("standard_grade")),
+            order=_optional_int(department.get("order")),
+            last_seen_at=now,
+            gone_at=None,
+        )
+        for department_id, department in roster.departments.items()
+    ]
+    _upsert(Department, rows, "department_id", DEPARTMENT_FIELDS)
+    return _pks(Department, "department_id")
+
+
+def _store_students(*, roster: _Roster, department_pks: Mapping[int, int], now: datetime) -> dict[str, int]:
+    rows = [
+        Student(
+            student_userid=student_userid,
+            name=name,
+            department_id=department_pks.get(roster.student_class.get(student_userid, 0)),
+            last_seen_at=now,
+            gone_at=None,
+        )
+        for student_userid, name in roster.students.items()
+    ]
+    _upsert(Student, rows, "student_userid", ["name", "department"])
+    return _pks(Student, "student_userid")
+
+
+def _store_guardians(*, roster: _Roster, now: datetime) -> dict[str, int]:
+    rows = [
+        Guardian(parent_userid=parent_userid, **fields, last_seen_at=now, gone_at=None)
+        for parent_userid, fields in roster.guardians.items()
+    ]
+    _upsert(Guardian, rows, "parent_userid", ["external_userid", "mobile", "is_subscribe"])
+    return _pks(Guardian, "parent_userid")
+
+
+def _store_links(
+    *, roster: _Roster, guardian_pks: Mapping[str, int], student_pks: Mapping[str, int], now: datetime
+) -> None:
+    rows = [
+        Guardianship(
+            guardian_id=guardian_pks[parent_userid],
+            student_id=student_pks[student_userid],
+            relation=relation,
+            last_seen_at=now,
+            gone_at=None,
+        )
+        for (parent_userid, student_userid), relation in roster.links.items()
+    ]
+    _upsert(Guardianship, rows, ["guardian", "student"], ["relation"])
+
+
+def _upsert(model: type[models.Model], rows: list[models.Model], unique: str | list[str], fields: list[str]) -> None:
+    model.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=[unique] if isinstance(unique, str) else unique,
+        update_fields=[*fields, *SEEN_FIELDS],
+    )
+
+
+def _mark_gone(model: type[models.Model], now: datetime) -> int:
+    """Rows this sync did not touch, not yet gone: gone now."""
+    return model.objects.filter(gone_at__isnull=True).exclude(last_seen_at=now).update(gone_at=now)
+
+
+def _optional_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -7,6 +7,8 @@ What it takes care of, so that callers need not:
 - a rejected token (errcode 40014 or 42001): dropped, replaced, and the call tried once more;
 - transient failures (errcode -1, 6000, 45033, timeouts, refused connections, HTTP 5xx,
   unreadable answers): at most three tries in all, with exponential backoff and jitter;
+- the call budget: with a `rate_limiter` (from_settings builds one from
+  WECOM_RATE_PER_MINUTE), every request but gettoken first waits for its turn;
 - every failure reaches callers as a `WeComError`. WeCom takes the token and the secret
   in the query string, and requests puts the full URL in its exception messages, so errors
   are built from redacted text only and never chained to the requests exception.
@@ -20,13 +22,14 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from django.views.decorators.debug import sensitive_variables
+from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .errors import ErrorKind, WeComError
@@ -37,6 +40,8 @@ logger = logging.getLogger("contacts.wecom")
 # Retries of transient failures: 3 tries in all; with the default backoff of 1 s the
 # waits are about 1-1.5 s then 2-2.5 s.
 MAX_TRIES = 3
+# requests keeps 10 connections per host by default; a job's threads each need their own.
+DEFAULT_POOL_SIZE = 10
 DEFAULT_BACKOFF = 1.0
 BACKOFF_MAX = 8.0
 
@@ -75,6 +80,12 @@ _TRANSIENT_TRANSPORT_ERRORS = (
 _UNREADABLE = object()
 
 
+class RateLimiter(Protocol):
+    """What the client needs of a rate limiter (see contacts.services.ratelimit)."""
+
+    def acquire(self) -> None: ...
+
+
 class WeComClient:
     """Calls the WeCom API for one app (one corp id and secret).
 
@@ -97,6 +108,8 @@ class WeComClient:
         cache: BaseCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
         backoff: float = DEFAULT_BACKOFF,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         if cache is None:
             from django.core.cache import cache as default_cache
@@ -106,10 +119,11 @@ class WeComClient:
         self._secret = secret
         self._api_base = api_base.rstrip("/")
         self._timeouts = (min(timeout, MAX_CONNECT_TIMEOUT), timeout)
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else _session_with_pool(pool_size)
         self._cache = cache
         self._sleep = sleep
         self._backoff = max(backoff, 0.0)
+        self.rate_limiter = rate_limiter
 
         # The cache keys name the app by its corp id and a hash of its secret (every app
         # has its own secret and token); the secret itself never goes into a key.
@@ -130,6 +144,8 @@ class WeComClient:
         """A client for the app configured in the Django settings, with the shared cache."""
         from django.core.cache import cache
 
+        from contacts.services.ratelimit import rate_limiter_from_settings
+
         return cls(
             corp_id=settings.WECOM_CORP_ID,
             secret=settings.WECOM_SECRET,
@@ -137,6 +153,8 @@ class WeComClient:
             timeout=settings.WECOM_TIMEOUT,
             cache=cache,
             backoff=settings.WECOM_BACKOFF_SECONDS,
+            pool_size=max(DEFAULT_POOL_SIZE, settings.WECOM_CONCURRENCY),
+            rate_limiter=rate_limiter_from_settings(cache=cache),
         )
 
     # -- public API -------------------------------------------------------------------
@@ -196,6 +214,15 @@ class WeComClient:
         answer = self._call(api, {"department_id": str(department_id)})
         return _list_of(answer, "parents", dict, api)
 
+    def get_school_user(self, userid: str) -> dict[str, Any]:
+        """One student or parent of the roster (doc 92337): the whole answer, with a
+        `student` object (user_type 1) or a `parent` object (user_type 2)."""
+        api = "school/user/get"
+        answer = self._call(api, {"userid": userid})
+        if not isinstance(answer.get("student"), dict) and not isinstance(answer.get("parent"), dict):
+            raise WeComError.malformed(f"{api}: errcode 0 but neither a student nor a parent object", api=api)
+        return answer
+
     # -- calls with the access token ---------------------------------------------------
 
     @sensitive_variables()
@@ -230,6 +257,11 @@ class WeComClient:
     @sensitive_variables()
     def _get_once(self, api: str, params: Mapping[str, str]) -> dict[str, Any]:
         """One GET: the answer's JSON object when errcode is 0, else a WeComError."""
+        # Every try counts against WeCom's limit, retries included. gettoken is left out:
+        # it has a limit of its own, is called once per token, and runs while holding the
+        # token lock, which must not be held through a 60 s pause after a 45009.
+        if self.rate_limiter is not None and api != "gettoken":
+            self.rate_limiter.acquire()
         try:
             response = self._session.get(f"{self._api_base}/{api}", params=dict(params), timeout=self._timeouts)
         except requests.RequestException as exc:
@@ -387,6 +419,15 @@ class WeComClient:
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] >= since and isinstance(entry[1], WeComError):
             return entry[1]
         return None
+
+
+def _session_with_pool(pool_size: int) -> requests.Session:
+    """A keep-alive session that can hold `pool_size` connections to WeCom at once."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def get_client() -> WeComClient:

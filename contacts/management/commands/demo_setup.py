@@ -2,17 +2,12 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from contacts.models import RefreshTrigger
-from contacts.services.batch import refresh_many
-from contacts.services.roster import discover_external_userids
-from contacts.wecom.client import get_client
-from contacts.wecom.errors import WeComError
 
 
 class Command(BaseCommand):
-    help = "Create the demo login and load every parent of the school that WECOM_API_BASE serves."
+    help = "Create the demo login, then sync the school that WECOM_API_BASE serves (as sync_school does)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
@@ -23,17 +18,8 @@ class Command(BaseCommand):
             # It sets a known password on a superuser: never on a real installation.
             raise CommandError("demo_setup only runs with DEBUG on (make demo sets it).")
         self._ensure_superuser(options["username"], options["password"])
-        client = get_client()
-        try:
-            external_userids = discover_external_userids(client=client)
-        except WeComError as error:
-            self.stderr.write(self.style.ERROR(f"Could not read the school roster: {error.describe()}"))
-            raise SystemExit(1) from None
-        summary = refresh_many(external_userids=external_userids, trigger=RefreshTrigger.COMMAND, client=client)
-        if summary.refreshed == 0:
-            self.stderr.write(self.style.ERROR(f"No parent could be loaded: {summary}"))
-            raise SystemExit(1)
-        self.stdout.write(self.style.SUCCESS(f"School loaded: {summary}"))
+        # The whole-school sync, recorded as a job: the demo's job list shows how it went.
+        call_command("sync_school", stdout=self.stdout, stderr=self.stderr)
 
     def _ensure_superuser(self, username: str, password: str) -> None:
         users = get_user_model().objects

@@ -5,15 +5,19 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from contacts.management.progress import OutcomePrinter, positive_int, report_summary
 from contacts.models import RefreshTrigger
 from contacts.selectors import stored_external_userids
-from contacts.services.batch import RefreshOutcome, refresh_many
+from contacts.services.runner import default_concurrency, refresh_concurrently
 
 MAX_STALE_HOURS = 24 * 365 * 10
 
 
 class Command(BaseCommand):
-    help = "Refresh parents (WeCom external contacts) from WeCom and print what changed."
+    help = (
+        "Refresh parents (WeCom external contacts) from WeCom and print what changed. "
+        "WECOM_CONCURRENCY parents at a time, within WECOM_RATE_PER_MINUTE. Exits 1 when any parent failed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("external_userids", nargs="*", metavar="EXTERNAL_USERID")
@@ -24,31 +28,32 @@ class Command(BaseCommand):
             metavar="H",
             help="only stored parents not refreshed successfully in the last H hours",
         )
+        parser.add_argument(
+            "--concurrency",
+            type=positive_int,
+            metavar="N",
+            help="parents refreshed at once (default: WECOM_CONCURRENCY)",
+        )
 
     def handle(self, *args, **options) -> None:
         external_userids = self._select(options)
         if not external_userids:
             self.stdout.write("No parents to refresh.")
             return
-        summary = refresh_many(
-            external_userids=external_userids, trigger=RefreshTrigger.COMMAND, on_outcome=self._print_outcome
-        )
-        if summary.stopped_by is not None and summary.skipped:
-            self.stderr.write(
-                self.style.ERROR(f"Stopped: {summary.stopped_by.describe()} — the other parents would fail alike.")
+        # Named parents get their lines in the order given; the others as they come.
+        named = bool(options["external_userids"])
+        printer = OutcomePrinter(self, total=len(external_userids), in_order=external_userids if named else None)
+        try:
+            summary = refresh_concurrently(
+                external_userids=external_userids,
+                trigger=RefreshTrigger.COMMAND,
+                concurrency=options["concurrency"] or default_concurrency(),
+                on_outcome=printer,
             )
-        failed = summary.failed + summary.skipped
-        self.stdout.write(self.style.ERROR(str(summary)) if failed else self.style.SUCCESS(str(summary)))
-        if failed:
+        finally:
+            printer.close()
+        if report_summary(self, summary):
             sys.exit(1)
-
-    def _print_outcome(self, outcome: RefreshOutcome) -> None:
-        if outcome.error is not None:
-            self.stderr.write(self.style.ERROR(f"FAILED  {outcome.external_userid}: {outcome.error.describe()}"))
-            return
-        result = outcome.result
-        label = f"{outcome.external_userid} {result.contact.name or ''}".strip()
-        self.stdout.write(f"{'NEW' if result.created else 'OK':<7} {label}: {result.changes.summary()}")
 
     def _select(self, options: dict) -> list[str]:
         named = options["external_userids"]
@@ -64,3 +69,4 @@ class Command(BaseCommand):
         if options["all"]:
             return stored_external_userids()
         raise CommandError("Name at least one EXTERNAL_USERID, or use --all or --stale-hours H.")
+

@@ -44,6 +44,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--slow-seconds", type=float, default=30.0, help="how long a `slow` fault holds its answer (default 30)"
         )
+        parser.add_argument(
+            "--callback-url",
+            default="",
+            help="the app's callback URL, e.g. http://127.0.0.1:8000/wecom/callback/: edits made through the "
+            "control API are then sent to it as WeCom events",
+        )
+        parser.add_argument("--callback-token", help="callback Token (default: settings.WECOM_CALLBACK_TOKEN)")
+        parser.add_argument(
+            "--callback-aes-key", help="callback EncodingAESKey (default: settings.WECOM_CALLBACK_AES_KEY)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host = options["host"]
@@ -57,6 +67,13 @@ class Command(BaseCommand):
             raise CommandError("--parents must be at least 1")
         if not 0 <= options["fault_rate"] <= 1:
             raise CommandError("--fault-rate must be between 0 and 1")
+        callback_token = options["callback_token"] or getattr(settings, "WECOM_CALLBACK_TOKEN", "")
+        callback_aes_key = options["callback_aes_key"] or getattr(settings, "WECOM_CALLBACK_AES_KEY", "")
+        if options["callback_url"] and not (callback_token and callback_aes_key):
+            raise CommandError(
+                "--callback-url needs WECOM_CALLBACK_TOKEN and WECOM_CALLBACK_AES_KEY (or --callback-token and "
+                "--callback-aes-key), the same as the app's."
+            )
         try:
             faults = dict(parse_assignment(text) for text in options["fault"])
             fault_kinds = tuple(parse_kind(kind) for kind in options["fault_kinds"].split(",") if kind.strip())
@@ -73,6 +90,9 @@ class Command(BaseCommand):
                 slow_seconds=options["slow_seconds"],
                 fault_kinds=fault_kinds or DEFAULT_RATE_KINDS,
                 log_requests=options["verbosity"] >= 2,
+                callback_url=options["callback_url"],
+                callback_token=callback_token,
+                callback_aes_key=callback_aes_key,
             )
         except (ValueError, OSError) as error:
             raise CommandError(str(error)) from error
@@ -101,4 +121,6 @@ class Command(BaseCommand):
         if faults or server.faults["rate"]:
             self.stdout.write(f"  faults: {server.faults}")
         self.stdout.write(f"  control API: {server.base_url}/sandbox/info, /sandbox/stats, /sandbox/faults")
+        if server.callback_url:
+            self.stdout.write(f"  callbacks to: {server.callback_url} (POST {server.base_url}/sandbox/callbacks/send)")
         self.stdout.write("Press Ctrl-C to stop.")

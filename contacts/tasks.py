@@ -1,0 +1,43 @@
+"""Background tasks (django-tasks): thin shells over contacts.services.jobs.
+
+Arguments must be JSON: a job's id and the chunk size, never model instances.
+Run them with `python manage.py db_worker` (TASK_BACKEND=database, the default), or
+inline with TASK_BACKEND=immediate.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from django_tasks import TaskContext, task
+
+from contacts.services import jobs
+
+
+@task(takes_context=True)
+def prepare_sync_job(context: TaskContext, job_id: int, chunk_size: int) -> None:
+    jobs.prepare_job(job_id=job_id, chunk_size=chunk_size)
+
+
+@task(takes_context=True)
+def refresh_sync_job_chunk(context: TaskContext, job_id: int, chunk_size: int) -> dict[str, int] | None:
+    summary = jobs.run_job_chunk(job_id=job_id, chunk_size=chunk_size, worker_id=_worker_id(context))
+    if summary is None:
+        return None
+    return {"refreshed": summary.refreshed, "failed": summary.failed, "not_tried": summary.skipped}
+
+
+def _worker_id(context: TaskContext) -> str:
+    """The worker running the task (db_worker --worker-id), recorded on the items it claims."""
+    worker_ids = context.task_result.worker_ids
+    return worker_ids[-1] if worker_ids else f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task()
+def process_callback_event(event_id: int) -> str:
+    """Apply one stored WeCom callback event (contacts.callbacks.services)."""
+    from contacts.callbacks.services import process_event
+
+    event = process_event(event_id=event_id)
+    return event.status if event is not None else "missing"
