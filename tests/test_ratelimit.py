@@ -96,10 +96,10 @@ def test_a_minute_allows_its_budget_and_the_next_call_waits_for_the_next_minute(
     assert 60 <= clock.now < 121
 
 
-def budget_run(caches, *, per_minute: int, threads_per_cache: int, calls_each: int) -> list[int]:
-    """Threads on limiters sharing one store each make `calls_each` calls; the calls granted in each minute."""
+def budget_run(caches, *, per_minute: int, threads_per_cache: int, calls_each: int) -> list[float]:
+    """Threads on limiters sharing one store each make `calls_each` calls; when each call was granted."""
     clock = SteppedClock()
-    granted: list[int] = []
+    granted: list[float] = []
     lock = threading.Lock()
 
     def caller(limiter):
@@ -107,7 +107,7 @@ def budget_run(caches, *, per_minute: int, threads_per_cache: int, calls_each: i
             for _ in range(calls_each):
                 limiter.acquire()
                 with lock:
-                    granted.append(window_of(clock.time()))
+                    granted.append(clock.time())
         finally:
             connection.close()
             clock.thread_done()
@@ -120,24 +120,38 @@ def budget_run(caches, *, per_minute: int, threads_per_cache: int, calls_each: i
     ]
     for thread in threads:
         thread.start()
-    # Each round, every thread ends up done or waiting for the next minute: that minute is over.
+    # Each round, every thread ends up done or waiting for a later slice: move time on by one.
+    step = 60 / min(per_minute, 60)
     while not clock.settle(len(threads)):
-        clock.advance(61)  # a minute, plus the wake-up spread
+        clock.advance(step + 0.06)  # a slice, plus the wake-up spread
     for thread in threads:
         thread.join(timeout=10)
-    return [granted.count(window) for window in range(max(granted) + 1)]
+    return sorted(granted)
+
+
+def busiest(granted: list[float], *, seconds: float = 60) -> int:
+    """The most grants within any `seconds`-long span."""
+    return max(sum(1 for t in granted if start <= t < start + seconds) for start in granted)
+
+
+def per_clock_minute(granted: list[float]) -> list[int]:
+    return [sum(1 for t in granted if window_of(t) == window) for window in range(window_of(granted[-1]) + 1)]
 
 
 def test_threads_on_two_limiters_sharing_a_cache_never_exceed_the_budget():
-    per_minute_calls = budget_run(
+    granted = budget_run(
         [shared_locmem("two-processes"), shared_locmem("two-processes")],
         per_minute=25,
         threads_per_cache=4,
         calls_each=10,
     )
 
-    # 80 calls, 25 a minute: every minute used to the full, none beyond it.
-    assert per_minute_calls == [25, 25, 25, 5]
+    assert len(granted) == 80
+    # 25 a minute of the clock, and no burst across a minute's end: at most one slice more in any 60 s.
+    assert max(per_clock_minute(granted)) <= 25
+    assert busiest(granted) <= 26
+    # And the budget is used, not wasted: 80 calls at 25 a minute take a little over three minutes.
+    assert granted[-1] < 80 * 60 / 25 + 10
 
 
 @pytest.fixture
@@ -151,9 +165,11 @@ def database_cache_table(transactional_db):
 def test_the_database_cache_keeps_the_budget_though_it_cannot_increment_atomically(database_cache_table):
     caches = [DatabaseCache(database_cache_table, {}), DatabaseCache(database_cache_table, {})]
 
-    per_minute_calls = budget_run(caches, per_minute=10, threads_per_cache=3, calls_each=5)
+    granted = budget_run(caches, per_minute=10, threads_per_cache=3, calls_each=5)
 
-    assert per_minute_calls == [10, 10, 10]
+    assert len(granted) == 30
+    assert max(per_clock_minute(granted)) <= 10
+    assert busiest(granted) <= 11
 
 
 def test_a_pause_makes_every_limiter_sharing_the_cache_wait():

@@ -91,6 +91,8 @@ class Stats:
             self._in_flight = 0
             self._max_in_flight = 0
             self._connections = 0
+            # Start times of API calls (gettoken aside), to see how many came in a minute.
+            self._call_times: list[float] = []
 
     def connected(self) -> None:
         with self._lock:
@@ -99,6 +101,8 @@ class Stats:
     def started(self, api: str) -> None:
         with self._lock:
             self._calls[api] += 1
+            if api != "gettoken":
+                self._call_times.append(time.time())
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
 
@@ -123,7 +127,25 @@ class Stats:
                 "in_flight": self._in_flight,
                 "max_in_flight": self._max_in_flight,
                 "connections": self._connections,
+                "busiest_clock_minute": _busiest_clock_minute(self._call_times),
+                "busiest_60_seconds": _busiest_span(self._call_times, seconds=60.0),
             }
+
+
+def _busiest_clock_minute(times: list[float]) -> int:
+    """The most calls that started within one minute of the clock (hh:mm:00 to hh:mm:59)."""
+    return max(Counter(int(t // 60) for t in times).values(), default=0)
+
+
+def _busiest_span(times: list[float], *, seconds: float) -> int:
+    """The most calls that started within any `seconds`-long span."""
+    ordered = sorted(times)
+    most, first = 0, 0
+    for last, moment in enumerate(ordered):
+        while moment - ordered[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
@@ -325,7 +326,8 @@ def _record_outcome(*, item_id: int, outcome: RefreshOutcome) -> None:
             changed=not result.created and not result.changes.is_empty,
         )
     # Only a pending item: an outcome is written once, whatever happens to the job around it.
-    JobItem.objects.filter(pk=item_id, status=JobItemStatus.PENDING).update(**fields)
+    with one_writer_at_a_time():
+        JobItem.objects.filter(pk=item_id, status=JobItemStatus.PENDING).update(**fields)
 
 
 def _end_job(

@@ -5,12 +5,14 @@ caller over the limit is blocked for the rest of the window (errcode 45009). Job
 commands run several threads on several machines, so the budget lives in the Django
 cache they all share (Redis in production, the database cache by default).
 
-The window is fixed: calls are counted under a key named after the current minute
-(wall-clock time, so every machine agrees, as long as their clocks are kept in sync).
-A fixed window allows a burst: up to `per_minute` calls at the end of one minute and as
-many again at the start of the next, so any 60 s may see up to twice the budget. Keep
-`per_minute` at or below half of WeCom's limit (the default, 3000, is far below) and
-the burst stays within it. Concurrency is bounded separately (WECOM_CONCURRENCY).
+The minute is cut into slices (one second each when the budget allows), and each
+slice gets its share of the budget; calls are counted under a key named after the
+current slice (wall-clock time, so every machine agrees, as long as their clocks are
+kept in sync). A whole minute's budget in one window could be spent in a burst at the
+end of one minute and again at the start of the next, twice the budget in 60 s; with
+slices any 60 s holds at most one slice more than a minute's worth (61/60 of the
+budget), whichever way WeCom counts its minute. Concurrency is bounded separately
+(WECOM_CONCURRENCY).
 
 `pause(seconds)` stops every caller sharing the cache until then: after a 45009 the
 block lasts the rest of the window, and more calls would only prolong it.
@@ -26,10 +28,11 @@ from collections.abc import Callable
 
 from django.core.cache.backends.base import BaseCache
 
-WINDOW_SECONDS = 60
-# A counter key outlives its window a little, so that a clock a few seconds behind still
+MINUTE = 60
+MAX_SLICES = 60
+# A counter key outlives its slice a little, so that a clock a few seconds behind still
 # finds it; then the cache drops it by itself.
-KEY_LIFETIME = WINDOW_SECONDS * 2
+KEY_LIFETIME = MINUTE * 2
 # When a window is full, callers wake up just after the next one starts, spread over this
 # many seconds so that they do not all hit the cache at the same instant.
 WAKE_UP_SPREAD = 0.05
@@ -41,7 +44,7 @@ DEFAULT_KEY_PREFIX = "wecom:ratelimit"
 
 
 class SharedRateLimiter:
-    """At most `per_minute` calls in each minute, counted across every user of `cache`.
+    """At most `per_minute` calls in each minute (and 61/60 of it in any 60 s), across every user of `cache`.
 
     `per_minute` of 0 or less means no budget: `acquire()` then only honours pauses.
     `clock` is wall-clock seconds (time.time) and `sleep` waits; tests pass fakes.
@@ -61,6 +64,10 @@ class SharedRateLimiter:
 
             cache = default_cache
         self.per_minute = max(int(per_minute), 0)
+        # A budget below 60 a minute gets fewer, longer slices, each allowing one call or more.
+        self._slices = min(MAX_SLICES, self.per_minute) or 1
+        self._slice_seconds = MINUTE / self._slices
+        self._slice_budget = self.per_minute // self._slices
         self._cache = cache
         self._prefix = key_prefix
         self._pause_key = f"{key_prefix}:paused-until"
@@ -82,11 +89,11 @@ class SharedRateLimiter:
                 continue
             if self.unlimited:
                 return
-            window = math.floor(now / WINDOW_SECONDS)
-            if self._count_call(f"{self._prefix}:{window}") <= self.per_minute:
+            window = math.floor(now / self._slice_seconds)
+            if self._count_call(f"{self._prefix}:{self._slices}:{window}") <= self._slice_budget:
                 return
-            # This minute's budget is spent: wait for the next window.
-            next_window = (window + 1) * WINDOW_SECONDS
+            # This slice's share is spent: wait for the next slice.
+            next_window = (window + 1) * self._slice_seconds
             self._sleep(max(next_window - now, 0.0) + random.uniform(0, WAKE_UP_SPREAD))  # noqa: S311
 
     def pause(self, seconds: float) -> None:

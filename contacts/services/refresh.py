@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contacts.db import one_writer_at_a_time
 from contacts.models import (
     PHONE_INDEX_LENGTH,
     ConnectionState,
@@ -117,7 +118,7 @@ def refresh_contact(
         _record_failure(external_userid=external_userid, error=error, attempted_at=attempted_at)
         raise
 
-    with transaction.atomic():
+    with one_writer_at_a_time(), transaction.atomic():
         contact, created = _lock_or_create(external_userid)
         changes = ContactChanges(created=created)
         _apply_contact_fields(contact, parsed, changes)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -119,7 +120,7 @@ class WeComClient:
         self._secret = secret
         self._api_base = api_base.rstrip("/")
         self._timeouts = (min(timeout, MAX_CONNECT_TIMEOUT), timeout)
-        self._session = session if session is not None else _session_with_pool(pool_size)
+        self._session = session if session is not None else _session_for(self._api_base, pool_size=pool_size)
         self._cache = cache
         self._sleep = sleep
         self._backoff = max(backoff, 0.0)
@@ -421,9 +422,19 @@ class WeComClient:
         return None
 
 
-def _session_with_pool(pool_size: int) -> requests.Session:
-    """A keep-alive session that can hold `pool_size` connections to WeCom at once."""
+def _session_for(api_base: str, *, pool_size: int) -> requests.Session:
+    """A keep-alive session that can hold `pool_size` connections to WeCom at once.
+
+    The proxy (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE) settings of the
+    environment are read once, here: left to requests, every call would scan the whole
+    environment and ~/.netrc again, which costs more CPU than the rest of a refresh.
+    """
     session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(api_base))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
     adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
