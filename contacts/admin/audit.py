@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from contacts.admin.permissions import ReadOnlyAdminMixin
 from contacts.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "username", "action", "external_userid", "contact", "outcome")
     list_filter = ("action",)
     list_select_related = ("contact",)
@@ -21,11 +22,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.permissions import ReadOnlyAdminMixin
 from contacts.callbacks.events import change_label, event_label
 from contacts.models import CallbackEvent
 
@@ -15,7 +16,7 @@ OUTCOME_LIST_LENGTH = 80
 
 
 @admin.register(CallbackEvent)
-class CallbackEventAdmin(admin.ModelAdmin):
+class CallbackEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "received_at",
         "event_display",
@@ -53,15 +54,6 @@ class CallbackEventAdmin(admin.ModelAdmin):
         "payload_display",
         "fingerprint",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("事件"), ordering="event")
     def event_display(self, event: CallbackEvent) -> str:

@@ -22,7 +22,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
-from contacts.admin.permissions import can_refresh, can_see_phones, reveal_phones_flag
+from contacts.admin.permissions import ReadOnlyAdminMixin, can_refresh, can_see_phones, reveal_phones_flag
 from contacts.callbacks.events import change_label
 from contacts.callbacks.selectors import history_events
 from contacts.models import (
@@ -53,20 +53,11 @@ def _safe_link(url: str | None, text: str | None = None):
     return f"{text} ({url})" if text else url
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ExternalProfileInline(ReadOnlyInline):
@@ -157,7 +148,7 @@ class LookupForm(forms.Form):
 
 
 @admin.register(ExternalContact)
-class ExternalContactAdmin(admin.ModelAdmin):
+class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "avatar_thumbnail",
         "name_display",
@@ -238,15 +229,6 @@ class ExternalContactAdmin(admin.ModelAdmin):
     )
 
     # -- permissions: read-only, refresh is separate ------------------------------------
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_refresh_permission(self, request):
         return can_refresh(request) and self.has_view_permission(request)

@@ -22,3 +22,18 @@ def reveal_phones_flag(request: HttpRequest) -> Value:
     classes are shared between threads, so the request cannot be kept on them.
     """
     return Value(can_see_phones(request), output_field=BooleanField())
+
+
+class ReadOnlyAdminMixin:
+    """Nothing in this app is added, edited or deleted by hand: WeCom owns the data, and
+    records (snapshots, jobs, events, the audit log) are history. Staff with the view
+    permission see everything read-only."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -9,7 +9,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import can_see_phones, reveal_phones_flag
+from contacts.admin.permissions import ReadOnlyAdminMixin, can_see_phones, reveal_phones_flag
 from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phone
 from contacts.services.audit import record_audit
@@ -37,7 +37,7 @@ class SnapshotList(ChangeList):
 
 
 @admin.register(ContactSnapshot)
-class ContactSnapshotAdmin(admin.ModelAdmin):
+class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("fetched_at", "contact", "trigger", "triggered_by", "changes_display")
     list_filter = ("trigger",)
     list_select_related = ("contact", "triggered_by")
@@ -45,15 +45,6 @@ class ContactSnapshotAdmin(admin.ModelAdmin):
     date_hierarchy = "fetched_at"
     fields = ("contact", "fetched_at", "trigger", "triggered_by", "changes_display", "raw_display")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(reveal_phones=reveal_phones_flag(request))
