@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 MAX_UNREACHABLE_IN_A_ROW = 5
 
 
-def _unexpected(error: Exception, external_userid: str) -> WeComError:
+def storing_failed(error: Exception, external_userid: str) -> WeComError:
+    """A parent's refresh failed on our side (a database error, say): reported like WeCom's errors."""
     return WeComError(
         f"storing {external_userid} failed: {type(error).__name__}",
         meaning_zh="保存家长时发生内部错误",
@@ -86,7 +87,7 @@ def refresh_many(
             else:
                 # A value the database refused, say: this parent fails, the batch goes on.
                 logger.exception("refreshing %s failed unexpectedly", external_userid)
-                error = _unexpected(exc, external_userid)
+                error = storing_failed(exc, external_userid)
             summary.failed += 1
             if on_outcome:
                 on_outcome(RefreshOutcome(external_userid, error=error))

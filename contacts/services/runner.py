@@ -35,7 +35,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from contacts.models import RefreshTrigger
-from contacts.services.batch import MAX_UNREACHABLE_IN_A_ROW, BatchSummary, RefreshOutcome
+from contacts.services.batch import MAX_UNREACHABLE_IN_A_ROW, BatchSummary, RefreshOutcome, storing_failed
 from contacts.services.ratelimit import SharedRateLimiter
 from contacts.services.refresh import refresh_contact
 from contacts.wecom.client import WeComClient, get_client
@@ -191,7 +191,7 @@ class _Run:
         except Exception as exc:
             # A value the database refused, say: this parent fails, the run goes on.
             logger.exception("refreshing %s failed unexpectedly", external_userid)
-            self._failed(external_userid, _internal_error(exc, external_userid))
+            self._failed(external_userid, storing_failed(exc, external_userid))
         else:
             with self._lock:
                 self._unreachable_in_a_row = 0
@@ -247,13 +247,3 @@ class _Run:
         """Called with the lock held, so callbacks never run at the same time."""
         if self._on_outcome is not None:
             self._on_outcome(outcome)
-
-
-def _internal_error(error: Exception, external_userid: str) -> WeComError:
-    return WeComError(
-        f"storing {external_userid} failed: {type(error).__name__}",
-        meaning_zh="保存家长时发生内部错误",
-        meaning_en="internal error while storing the parent",
-        hint_zh="本地数据未改动；详情见服务器日志，请联系系统管理员。",
-        hint_en="Nothing stored was changed; the server log has the details. Tell the system administrator.",
-    )
