@@ -1,4 +1,4 @@
-"""Database helpers shared by the services."""
+"""Database utilities shared by the services."""
 
 import threading
 from collections.abc import Iterator
