@@ -119,20 +119,28 @@ def refresh_contact(
         raise
 
     with one_writer_at_a_time(), transaction.atomic():
-        contact, created = _lock_or_create(external_userid)
-        changes = ContactChanges(created=created)
-        _apply_contact_fields(contact, parsed, changes)
+        # Twice at most: a refresh that finds the parent new may lose the insert to another
+        # refresh of the same parent, and then goes on with that one's row, locked.
+        for _attempt in range(2):
+            contact = ExternalContact.objects.select_for_update().filter(external_userid=external_userid).first()
+            created = contact is None
+            if created:
+                contact = ExternalContact(external_userid=external_userid)
+            changes = ContactChanges(created=created)
+            _apply_contact_fields(contact, parsed, changes)
+            contact.last_refreshed_at = attempted_at
+            contact.last_attempt_at = attempted_at
+            contact.last_trigger = trigger
+            contact.last_triggered_by = triggered_by
+            contact.last_error = ""
+            contact.last_errcode = None
+            if _save_parent(contact, created=created):
+                break
+        else:
+            raise RuntimeError(f"{external_userid} could be neither inserted nor found")
         _apply_attributes(contact, parsed.attributes, changes)
         _apply_follow_users(contact, parsed.follow_users, changes, now=attempted_at)
         _apply_phone_index(contact, parsed, created=created)
-
-        contact.last_refreshed_at = attempted_at
-        contact.last_attempt_at = attempted_at
-        contact.last_trigger = trigger
-        contact.last_triggered_by = triggered_by
-        contact.last_error = ""
-        contact.last_errcode = None
-        contact.save()
         ContactSnapshot.objects.create(
             contact=contact,
             fetched_at=attempted_at,
@@ -161,19 +169,21 @@ def _record_failure(*, external_userid: str, error: WeComError, attempted_at: An
     logger.debug("refresh of %s failed: %s", external_userid, error.describe())
 
 
-def _lock_or_create(external_userid: str) -> tuple[ExternalContact, bool]:
-    """The parent's row, locked for this transaction, so two refreshes take turns."""
-    locked = ExternalContact.objects.select_for_update()
-    try:
-        return locked.get(external_userid=external_userid), False
-    except ExternalContact.DoesNotExist:
-        pass
+def _save_parent(contact: ExternalContact, *, created: bool) -> bool:
+    """Write the parent's row, whole; False when another refresh inserted the same parent first.
+
+    A new parent is inserted with every field at once (not inserted empty and updated);
+    the savepoint lets the losing insert fail alone, without the transaction around it.
+    """
+    if not created:
+        contact.save()
+        return True
     try:
         with transaction.atomic():
-            return ExternalContact.objects.create(external_userid=external_userid), True
+            contact.save(force_insert=True)
     except IntegrityError:
-        # Another refresh created it a moment ago; wait for its lock and continue on its row.
-        return locked.get(external_userid=external_userid), False
+        return False
+    return True
 
 
 def _apply_contact_fields(contact: ExternalContact, parsed: ParsedContact, changes: ContactChanges) -> None:
