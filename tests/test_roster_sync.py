@@ -20,7 +20,7 @@ from contacts.models import (
     Student,
 )
 from contacts.services.refresh import refresh_contact
-from contacts.services.roster import RosterSync, discover_external_userids, sync_roster
+from contacts.services.roster import RosterSync, sync_roster
 from contacts.wecom.client import get_client
 from contacts.wecom.errors import WeComError
 from tests.admin_factories import seed, store_parent
@@ -206,12 +206,6 @@ def test_the_parents_that_teachers_added_are_included(sandbox):
     contact_only = set(school.external_userids()) - set(Guardian.objects.values_list("external_userid", flat=True))
     assert contact_only & set(result.external_userids), "parents known only from a teacher's list are included"
     assert len(result.external_userids) == len(set(result.external_userids))
-
-
-def test_discover_external_userids_stays_the_list_of_ids(sandbox):
-    found = discover_external_userids(client=get_client())
-    assert found == sync().external_userids
-    assert set(sandbox.school.external_userids(include_lost=False)) & set(found)
 
 
 # -- with the fake ----------------------------------------------------------------------------------

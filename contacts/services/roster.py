@@ -86,11 +86,6 @@ def sync_roster(*, client: WeComClient) -> RosterSync:
     return RosterSync(external_userids=external_userids, staff=len(staff), **counts)
 
 
-def discover_external_userids(*, client: WeComClient) -> list[str]:
-    """The external_userid of every parent the roster and the teachers know, each once (stores the roster)."""
-    return sync_roster(client=client).external_userids
-
-
 # -- reading WeCom ------------------------------------------------------------------------
 
 
