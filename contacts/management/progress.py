@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from django.core.management.base import BaseCommand, OutputWrapper
+from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
 
 from contacts.services.batch import RefreshOutcome
 from contacts.services.runner import RunSummary
@@ -150,6 +150,15 @@ class OutcomePrinter:
             self.bar.clear()
             stream, text = line
             stream.write(text)
+
+
+def add_concurrency_argument(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--concurrency",
+        type=positive_int,
+        metavar="N",
+        help="parents refreshed at once (default: WECOM_CONCURRENCY)",
+    )
 
 
 def positive_int(value: str) -> int:

@@ -211,25 +211,25 @@ def run_job_here(
     worker_id: str,
     concurrency: int | None = None,
     client: WeComClient | None = None,
-    on_prepared: Callable[[SyncJob], None] | None = None,
+    on_prepared: Callable[[SyncJob, int], None] | None = None,
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
 ) -> tuple[SyncJob, RunSummary | None]:
     """Run a job to its end in this process, without a worker (commands, a nightly timer).
 
     It is a job like any other: it takes the one-active-job lock (JobAlreadyActive when
     the admin's job of that kind runs), records every parent's outcome for the job page,
-    and its end is what the health check reports. `on_prepared` hears the job once its
-    parents are listed (the roster read, for sync_school).
+    and its end is what the health check reports. `on_prepared` hears the job and how many
+    parents it has once they are listed (the roster read, for sync_school).
     """
     client = client or get_client()
     job = _create_job(kind=JobKind(kind), user=None, stale_hours=None)
     prepare_job(job_id=job.pk, client=client, enqueue_chunks=False)
     job.refresh_from_db()
+    total = JobItem.objects.filter(job=job).count() if job.status == JobStatus.RUNNING else 0
     if on_prepared is not None:
-        on_prepared(job)
+        on_prepared(job, total)
     summary = None
     if job.status == JobStatus.RUNNING:
-        total = JobItem.objects.filter(job=job).count()
         summary = run_job_chunk(
             job_id=job.pk,
             worker_id=worker_id,

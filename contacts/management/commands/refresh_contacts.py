@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contacts.management.progress import OutcomePrinter, positive_int, report_summary
+from contacts.management.progress import OutcomePrinter, add_concurrency_argument, report_summary
 from contacts.models import RefreshTrigger
 from contacts.selectors import stored_external_userids
 from contacts.services.runner import default_concurrency, refresh_concurrently
@@ -28,12 +28,7 @@ class Command(BaseCommand):
             metavar="H",
             help="only stored parents not refreshed successfully in the last H hours",
         )
-        parser.add_argument(
-            "--concurrency",
-            type=positive_int,
-            metavar="N",
-            help="parents refreshed at once (default: WECOM_CONCURRENCY)",
-        )
+        add_concurrency_argument(parser)
 
     def handle(self, *args, **options) -> None:
         external_userids = self._select(options)

@@ -11,8 +11,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contacts.management.progress import OutcomePrinter, positive_int, report_summary
-from contacts.models import JobItem, JobKind, JobStatus, SyncJob
+from contacts.management.progress import OutcomePrinter, add_concurrency_argument, report_summary
+from contacts.models import JobKind, JobStatus, SyncJob
 from contacts.services.jobs import JobAlreadyActive, run_job_here
 
 
@@ -23,20 +23,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--concurrency",
-            type=positive_int,
-            metavar="N",
-            help="parents refreshed at once (default: WECOM_CONCURRENCY)",
-        )
+        add_concurrency_argument(parser)
 
     def handle(self, *args, **options) -> None:
         self.stdout.write("Reading the school roster from WeCom…")
         printer: list[OutcomePrinter] = []
 
-        def prepared(job: SyncJob) -> None:
+        def prepared(job: SyncJob, total: int) -> None:
             if job.status == JobStatus.RUNNING:
-                total = JobItem.objects.filter(job=job).count()
                 self.stdout.write(f"Job #{job.pk}: refreshing {total} parent(s) from the roster and the stored ones.")
                 # Every parent's line only with -v 2: a school has thousands; failures always show.
                 printer.append(OutcomePrinter(self, total=total, show_refreshed=options["verbosity"] >= 2))
