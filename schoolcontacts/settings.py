@@ -72,7 +72,7 @@ elif not SECRET_KEY:
     SECRET_KEY = "debug-only-" + "x" * 50
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "schoolcontacts.apps.SchoolAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,7 +80,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_tasks",
-    "django_tasks_db",
+    "schoolcontacts.apps.BackgroundTasksConfig",
     "contacts",
 ]
 
