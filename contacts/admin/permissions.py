@@ -24,6 +24,12 @@ def reveal_phones_flag(request: HttpRequest) -> Value:
     return Value(can_see_phones(request), output_field=BooleanField())
 
 
+def staff_name(user) -> str | None:
+    """Who did something, as plain text: Django would link the user's admin page, which
+    only superusers may open. None shows as the admin's empty value."""
+    return user.get_username() if user is not None else None
+
+
 class ReadOnlyAdminMixin:
     """Nothing in this app is added, edited or deleted by hand: WeCom owns the data, and
     records (snapshots, jobs, events, the audit log) are history. Staff with the view
