@@ -1,4 +1,4 @@
-"""The school's admin site: its names, the order of its apps and its refusals.
+"""The school's admin site: its names, the order of its apps, its sign-in page and its refusals.
 
 It is Django's default admin site (`schoolcontacts.apps.SchoolAdminConfig` makes it so),
 so `admin.site` and `@admin.register` mean this site everywhere. It lives outside the
@@ -7,6 +7,7 @@ contacts.admin package: importing that package registers the admins on this very
 
 from functools import update_wrapper
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +35,14 @@ class SchoolAdminSite(admin.AdminSite):
         # lockouts) is for whoever runs the system and keeps Django's alphabetical order.
         apps = super().get_app_list(request, app_label)
         return sorted(apps, key=lambda app: app["app_label"] != SCHOOL_APP)
+
+    def login(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "login_failure_limit": settings.LOGIN_FAILURE_LIMIT,
+            "login_lockout_minutes": settings.LOGIN_LOCKOUT_MINUTES,
+        }
+        return super().login(request, extra_context)
 
     def admin_view(self, view, cacheable=False):
         def refusing_in_the_admin(request, *args, **kwargs):

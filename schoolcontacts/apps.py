@@ -4,6 +4,7 @@ Django names an app in the admin after its AppConfig; these subclasses give the
 libraries' apps names in the school's language, and make the admin site the school's.
 """
 
+from axes.apps import AppConfig as AxesConfig
 from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.apps import TasksAppConfig
@@ -15,3 +16,7 @@ class SchoolAdminConfig(AdminConfig):
 
 class BackgroundTasksConfig(TasksAppConfig):
     verbose_name = _("任务队列")
+
+
+class LoginLockoutsConfig(AxesConfig):
+    verbose_name = _("登录锁定")
