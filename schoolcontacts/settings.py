@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. With DEBUG off the app refuses t
 start until the secrets it cannot run safely without are set.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -72,7 +73,7 @@ elif not SECRET_KEY:
     SECRET_KEY = "debug-only-" + "x" * 50
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "schoolcontacts.apps.SchoolAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,7 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_tasks",
-    "django_tasks_db",
+    "schoolcontacts.apps.BackgroundTasksConfig",
+    "schoolcontacts.apps.LoginLockoutsConfig",
     "contacts",
 ]
 
@@ -93,6 +95,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# The lockout check runs before the password check, so a locked-out account is refused
+# even with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "schoolcontacts.urls"
@@ -164,7 +175,8 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
 # Production hardening; each can be relaxed from the environment, e.g. behind a
 # TLS-terminating proxy that already redirects.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers and monitors probe the health check over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -176,6 +188,32 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Sign-in throttling (django-axes, docs/operations.md): after LOGIN_FAILURE_LIMIT wrong
+# passwords in a row, that username is refused from that address for LOGIN_LOCKOUT_MINUTES.
+# Username and address together: a school's staff often share one public address, and
+# one person's mistakes must not lock out everyone behind it.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be at least 1.")
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Failures and lockouts are kept in the database, where superusers see them in the admin.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Successful sign-ins are not recorded: nothing needs them, and they would be one more
+# list of who was where.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "contacts.admin.lockout.locked_out"
+# Registered by contacts.admin.lockout instead, for superusers only: they hold addresses and usernames.
+AXES_ENABLE_ADMIN = False
+# Behind the proxy every request comes from the proxy; the client's address is in the
+# X-Real-IP header the proxy sets (docs/deploy.md). Without a proxy that header could be
+# forged, so only the connection's own address counts.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_REAL_IP", "REMOTE_ADDR") if BEHIND_TLS_PROXY else ("REMOTE_ADDR",)
 
 LOGGING = {
     "version": 1,
@@ -193,5 +231,7 @@ LOGGING = {
     "loggers": {
         # urllib3 logs every request URL, and WeCom puts the token in the query string.
         "urllib3": {"level": "WARNING"},
+        # Failed sign-ins and lockouts are warnings; its banner and every good sign-in are not worth a line.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -8,13 +8,14 @@ which reloads itself while the job is active.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.permissions import staff_name
+from contacts.admin_site import NotAllowed
 from contacts.models import JobKind, JobStatus, SyncJob
 from contacts.selectors import failed_job_items, job_progress, with_job_counts
 from contacts.services.jobs import DEFAULT_STALE_HOURS, JobAlreadyActive, JobNotStarted, start_job
@@ -39,7 +40,7 @@ class SyncJobAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status")
     list_per_page = 25
     list_select_related = ("created_by",)
-    fields = ("kind", "status", "stale_hours", "created_by", "created_at", "started_at", "finished_at", "error")
+    fields = ("kind", "status", "stale_hours", "created_by_name", "created_at", "started_at", "finished_at", "error")
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -61,6 +62,10 @@ class SyncJobAdmin(admin.ModelAdmin):
         if obj is not None and obj.kind != JobKind.REFRESH_STALE:
             return [name for name in self.fields if name != "stale_hours"]
         return self.fields
+
+    @admin.display(description=_("发起人"))
+    def created_by_name(self, job: SyncJob) -> str | None:
+        return staff_name(job.created_by)
 
     @admin.display(description=_("进度"))
     def progress_display(self, job: SyncJob) -> str:
@@ -102,7 +107,7 @@ class SyncJobAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not can_run_jobs(request):
-            raise PermissionDenied
+            raise NotAllowed(gettext("发起全校任务需要“家长管理员”组的权限。"))
         if kind not in JobKind.values:
             raise Http404
         kind_label = JobKind(kind).label

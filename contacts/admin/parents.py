@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -22,7 +21,8 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
-from contacts.admin.permissions import ReadOnlyAdminMixin, can_refresh, can_see_phones, reveal_phones_flag
+from contacts.admin.permissions import ReadOnlyAdminMixin, can_refresh, can_see_phones, reveal_phones_flag, staff_name
+from contacts.admin_site import NotAllowed
 from contacts.callbacks.events import change_label
 from contacts.callbacks.selectors import history_events
 from contacts.models import (
@@ -199,7 +199,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": (
                     ("state", "state_changed_at"),
                     ("last_refreshed_at", "last_attempt_at"),
-                    ("last_trigger", "last_triggered_by"),
+                    ("last_trigger", "last_triggered_by_name"),
                     "last_error",
                 ),
             },
@@ -224,7 +224,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_refreshed_at",
         "last_attempt_at",
         "last_trigger",
-        "last_triggered_by",
+        "last_triggered_by_name",
         "last_error",
     )
 
@@ -241,6 +241,10 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return search_contacts(contacts=queryset, term=search_term), False
+
+    @admin.display(description=_("最近触发人"))
+    def last_triggered_by_name(self, contact: ExternalContact) -> str | None:
+        return staff_name(contact.last_triggered_by)
 
     @admin.display(description=_("头像"))
     def avatar_thumbnail(self, contact: ExternalContact):
@@ -374,7 +378,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not (can_refresh(request) and self.has_view_permission(request)):
-            raise PermissionDenied
+            raise NotAllowed(gettext("从企业微信刷新家长需要“家长管理员”组的权限。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -402,7 +406,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
         if not (can_refresh(request) and self.has_view_permission(request)):
-            raise PermissionDenied
+            raise NotAllowed(gettext("按 external_userid 查找家长需要“家长管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             external_userid = form.cleaned_data["external_userid"].strip()

@@ -9,7 +9,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import ReadOnlyAdminMixin, can_see_phones, reveal_phones_flag
+from contacts.admin.permissions import ReadOnlyAdminMixin, can_see_phones, reveal_phones_flag, staff_name
 from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phone
 from contacts.services.audit import record_audit
@@ -43,7 +43,7 @@ class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("contact", "triggered_by")
     search_fields = ("contact__external_userid", "contact__name")
     date_hierarchy = "fetched_at"
-    fields = ("contact", "fetched_at", "trigger", "triggered_by", "changes_display", "raw_display")
+    fields = ("contact", "fetched_at", "trigger", "triggered_by_name", "changes_display", "raw_display")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -62,6 +62,10 @@ class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ):
             record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=snapshot.contact)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("触发人"))
+    def triggered_by_name(self, snapshot: ContactSnapshot) -> str | None:
+        return staff_name(snapshot.triggered_by)
 
     @admin.display(description=_("变更"))
     def changes_display(self, snapshot: ContactSnapshot) -> str:
