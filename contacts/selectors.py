@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from contacts.models import (
     ContactPhone,
+    ContactSnapshot,
     ExternalContact,
     FollowUser,
     Guardianship,
@@ -19,7 +20,10 @@ from contacts.models import (
     SyncJob,
 )
 from contacts.models.jobs import ACTIVE_STATUSES
-from contacts.privacy import normalize_phone
+from contacts.privacy import PHONE_RUN_PATTERN, has_digits, phone_search_digits
+
+# Eleven digits: a mobile, or a landline with its area code.
+WHOLE_PHONE_DIGITS = 11
 
 
 def stored_external_userids(*, stale_for: dt.timedelta | None = None) -> list[str]:
@@ -47,13 +51,29 @@ def with_teacher_count(contacts: QuerySet[ExternalContact]) -> QuerySet[External
     return contacts.annotate(teacher_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
 
 
-def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QuerySet[ExternalContact]:
+def text_contains(field: str, term: str, *, may_search_phones: bool) -> Q:
+    """`field` (a text people typed) contains `term`.
+
+    Without the phone permission, a term with digits is not looked for in a text that may hold a
+    phone number: finding a parent there would tell the digits the reader sees masked. The text
+    is still found by its other words, and a text without a phone by its digits too.
+    """
+    found = Q(**{f"{field}__icontains": term})
+    if may_search_phones or not has_digits(term):
+        return found
+    return found & ~Q(**{f"{field}__regex": PHONE_RUN_PATTERN})
+
+
+def search_contacts(
+    *, contacts: QuerySet[ExternalContact], term: str, may_search_phones: bool
+) -> QuerySet[ExternalContact]:
     """Parents matching what staff typed in the search box.
 
     An exact external_userid is answered from its unique index alone. Otherwise the
     term is looked for in the name, the school's remark, the unionid, a teacher's
-    userid or remark, the name of a child on the school roster, and (as a whole
-    number) the phone numbers.
+    userid or remark, and the name of a child on the school roster. Only staff who may
+    see phone numbers find parents by a phone: a whole number, or four digits or more of
+    one, in the stored phones and in the texts (see `text_contains`).
     """
     term = term.strip()
     if not term:
@@ -62,25 +82,45 @@ def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QueryS
     if exact.exists():
         return exact
 
+    def text(field: str) -> Q:
+        return text_contains(field, term, may_search_phones=may_search_phones)
+
     teachers = FollowUser.objects.filter(contact=OuterRef("pk"))
     matches = (
-        Q(name__icontains=term)
-        | Q(subscriber_remark__icontains=term)
+        text("name")
+        | text("subscriber_remark")
         | Q(unionid=term)
         | Exists(teachers.filter(userid=term))
-        | Exists(teachers.filter(remark__icontains=term))
+        | Exists(teachers.filter(text("remark")))
         | Exists(
             Guardianship.objects.filter(
+                text("student__name"),
                 guardian__external_userid=OuterRef("external_userid"),
                 gone_at__isnull=True,
-                student__name__icontains=term,
             )
         )
     )
-    phone = normalize_phone(term)
-    if phone.isdigit() and len(phone) >= 5:
-        matches |= Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number=phone))
+    digits = phone_search_digits(term) if may_search_phones else ""
+    if digits:
+        matches |= Exists(ContactPhone.objects.filter(_phone_number_matches(digits), contact=OuterRef("pk")))
     return contacts.filter(matches)
+
+
+def _phone_number_matches(digits: str) -> Q:
+    # A whole mobile or landline is found through the index; a fragment is looked for within the numbers.
+    if len(digits) >= WHOLE_PHONE_DIGITS:
+        return Q(number=digits)
+    return Q(number__contains=digits)
+
+
+def search_snapshots(
+    *, snapshots: QuerySet[ContactSnapshot], term: str, may_search_phones: bool
+) -> QuerySet[ContactSnapshot]:
+    """The refreshes of the parents a search of the parent list would find."""
+    if not term.strip():
+        return snapshots
+    parents = search_contacts(contacts=ExternalContact.objects.all(), term=term, may_search_phones=may_search_phones)
+    return snapshots.filter(contact__in=parents)
 
 
 def last_finished_job(*, kind: JobKind = JobKind.SYNC_SCHOOL) -> SyncJob | None:

@@ -1,17 +1,20 @@
-"""The audit log: who refreshed, looked up, or saw the full phones of which parent. Superusers only."""
+"""The audit log: who refreshed, looked up, or saw the full phones of which parent, and who searched by phone.
+
+Superusers only."""
 
 from django.contrib import admin
 
-from contacts.admin.permissions import ReadOnlyAdminMixin, SuperuserOnlyAdminMixin
+from contacts.admin.permissions import ReadOnlyAdminMixin, SidebarFiltersOnlyMixin, SuperuserOnlyAdminMixin
 from contacts.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "username", "action", "external_userid", "contact", "outcome")
     list_filter = ("action",)
     list_select_related = ("contact",)
-    search_fields = ("username", "external_userid")
+    # The outcome holds a phone search's term: who tried a number is found by the number.
+    search_fields = ("username", "external_userid", "outcome")
     date_hierarchy = "at"
     fields = ("at", "username", "user", "action", "external_userid", "contact", "outcome")
     readonly_fields = fields

@@ -7,7 +7,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.permissions import can_see_phones
 from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship
+from contacts.privacy import mask_phones_in_text
 
 
 class TeacherFilter(admin.SimpleListFilter):
@@ -31,26 +33,39 @@ class TeacherFilter(admin.SimpleListFilter):
 
 
 class TagFilter(admin.SimpleListFilter):
+    """Tags are text teachers typed: without the phone permission, their phones are masked in the
+    choices, and a choice keeps the parents whose tag shows so; a tag cannot be guessed by its phone."""
+
     title = _("老师打的标签")
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
-        names = (
+        names = self._current_names()
+        if not can_see_phones(request):
+            names = list(dict.fromkeys(mask_phones_in_text(name) for name in names))
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        if can_see_phones(request):
+            names = [self.value()]
+        else:
+            names = [name for name in self._current_names() if mask_phones_in_text(name) == self.value()]
+        tagged = FollowUserTag.objects.filter(
+            follow_user__contact=OuterRef("pk"), follow_user__ended_at__isnull=True, tag_name__in=names
+        )
+        return queryset.filter(Exists(tagged))
+
+    @staticmethod
+    def _current_names() -> list[str]:
+        return list(
             FollowUserTag.objects.exclude(tag_name__isnull=True)
             .filter(follow_user__ended_at__isnull=True)
             .order_by("tag_name")
             .values_list("tag_name", flat=True)
             .distinct()
         )
-        return [(name, name) for name in names]
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        tagged = FollowUserTag.objects.filter(
-            follow_user__contact=OuterRef("pk"), follow_user__ended_at__isnull=True, tag_name=self.value()
-        )
-        return queryset.filter(Exists(tagged))
 
 
 class StaleFilter(admin.SimpleListFilter):

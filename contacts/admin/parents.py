@@ -1,14 +1,16 @@
 """The parent list, the read-only parent page, and the refresh and look-up views.
 
 The data belongs to WeCom: nobody edits a parent here. Staff with the permission
-`contacts.refresh_externalcontact` may ask WeCom again; phone numbers are masked
-unless the staff member has `contacts.view_phone_numbers`.
+`contacts.refresh_externalcontact` may ask WeCom again; phone numbers, also those typed
+into names, remarks, descriptions and tags, are masked and cannot be searched for unless
+the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import Case, Value, When
@@ -21,7 +23,21 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
-from contacts.admin.permissions import ReadOnlyAdminMixin, can_refresh, can_see_phones, reveal_phones_flag, staff_name
+from contacts.admin.masking import (
+    PhoneSearchAuditMixin,
+    masked_text_field,
+    parent_label,
+    reveals_phones,
+    shown_text,
+)
+from contacts.admin.permissions import (
+    ReadOnlyAdminMixin,
+    SidebarFiltersOnlyMixin,
+    can_refresh,
+    can_see_phones,
+    reveal_phones_flag,
+    staff_name,
+)
 from contacts.admin_site import NotAllowed
 from contacts.callbacks.events import change_label
 from contacts.callbacks.selectors import history_events
@@ -33,7 +49,7 @@ from contacts.models import (
     Guardianship,
     RefreshTrigger,
 )
-from contacts.privacy import show_phones
+from contacts.privacy import mask_phones_in_data, show_phones
 from contacts.selectors import search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.batch import refresh_many
@@ -64,8 +80,11 @@ class ExternalProfileInline(ReadOnlyInline):
     model = ExternalProfileAttribute
     verbose_name = _("对外属性")
     verbose_name_plural = _("对外属性（external_profile）")
-    fields = ("type_display", "name", "value_display")
+    fields = ("type_display", masked_text_field(ExternalProfileAttribute, "name"), "value_display")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(reveal_phones=reveal_phones_flag(request))
 
     @admin.display(description=_("类型"))
     def type_display(self, attribute: ExternalProfileAttribute) -> str:
@@ -73,18 +92,24 @@ class ExternalProfileInline(ReadOnlyInline):
 
     @admin.display(description=_("内容"))
     def value_display(self, attribute: ExternalProfileAttribute):
+        reveal = reveals_phones(attribute)
         if attribute.type == 0:
-            return attribute.text_value or ""
+            return shown_text(attribute.text_value, reveal=reveal) or ""
         if attribute.type == 1:
-            return _safe_link(attribute.web_url, attribute.web_title)
+            title = shown_text(attribute.web_title, reveal=reveal)
+            url = shown_text(attribute.web_url, reveal=reveal)
+            if url != attribute.web_url:
+                # The address held a phone number (tel:…): the masked one leads nowhere, so it is text.
+                return f"{title} ({url})" if title else url
+            return _safe_link(url, title)
         if attribute.type == 2:
             return format_html(
                 "{} · appid {} · {}",
-                attribute.miniprogram_title or "",
+                shown_text(attribute.miniprogram_title, reveal=reveal) or "",
                 attribute.miniprogram_appid or "",
-                attribute.miniprogram_pagepath or "",
+                shown_text(attribute.miniprogram_pagepath, reveal=reveal) or "",
             )
-        return format_html("<code>{}</code>", attribute.raw)
+        return format_html("<code>{}</code>", attribute.raw if reveal else mask_phones_in_data(attribute.raw))
 
 
 class FollowUserInline(ReadOnlyInline):
@@ -93,13 +118,13 @@ class FollowUserInline(ReadOnlyInline):
     verbose_name_plural = _("跟进老师及其备注（follow_user）")
     fields = (
         "userid",
-        "remark",
-        "description",
+        masked_text_field(FollowUser, "remark"),
+        masked_text_field(FollowUser, "description"),
         "createtime",
         "tags_display",
-        "remark_corp_name",
+        masked_text_field(FollowUser, "remark_corp_name"),
         "phones_display",
-        "state",
+        masked_text_field(FollowUser, "state"),
         "relation_display",
     )
     readonly_fields = fields
@@ -116,11 +141,16 @@ class FollowUserInline(ReadOnlyInline):
 
     @admin.display(description=_("标签（分组 / 名称 / 类型）"))
     def tags_display(self, follow_user: FollowUser):
+        reveal = reveals_phones(follow_user)
         return format_html_join(
             "",
             '<div class="tag">{} / {} / {}</div>',
             (
-                (tag.group_name or "—", tag.tag_name or "—", tag.get_type_display() or "—")
+                (
+                    shown_text(tag.group_name, reveal=reveal) or "—",
+                    shown_text(tag.tag_name, reveal=reveal) or "—",
+                    tag.get_type_display() or "—",
+                )
                 for tag in follow_user.tags.all()
             ),
         )
@@ -147,12 +177,19 @@ class LookupForm(forms.Form):
     )
 
 
+# Texts a parent or the school typed, shown with their phones masked unless the reader may see them.
+PARENT_TEXTS = {
+    name: masked_text_field(ExternalContact, name)
+    for name in ("name", "position", "corp_name", "corp_full_name", "subscriber_remark")
+}
+
+
 @admin.register(ExternalContact)
-class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "avatar_thumbnail",
         "name_display",
-        "subscriber_remark",
+        PARENT_TEXTS["subscriber_remark"],
         "type",
         "teacher_count_display",
         "state",
@@ -172,7 +209,9 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     # The search itself is search_contacts(); this only turns the search box on.
     search_fields = ("external_userid",)
-    search_help_text = _("external_userid、姓名、学生姓名、学校备注、unionid、老师 userid 或备注、完整手机号")
+    search_help_text = _(
+        "external_userid、姓名、学生姓名、学校备注、unionid、老师 userid 或备注、手机号（需有查看完整手机号的权限）"
+    )
     list_per_page = 50
     actions = ["refresh_selected"]
     inlines = [ExternalProfileInline, FollowUserInline]
@@ -181,16 +220,21 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             _("基本信息"),
             {
                 "fields": (
-                    ("avatar_display", "name", "external_userid"),
+                    ("avatar_display", PARENT_TEXTS["name"], "external_userid"),
                     ("type", "gender", "is_subscribe"),
                     "unionid",
-                    ("position", "corp_name", "corp_full_name"),
+                    (PARENT_TEXTS["position"], PARENT_TEXTS["corp_name"], PARENT_TEXTS["corp_full_name"]),
                 )
             },
         ),
         (
             _("学校备注（subscriber_info）"),
-            {"fields": ("subscriber_remark", ("subscriber_phones_display", "subscriber_tag_ids_display"))},
+            {
+                "fields": (
+                    PARENT_TEXTS["subscriber_remark"],
+                    ("subscriber_phones_display", "subscriber_tag_ids_display"),
+                )
+            },
         ),
         (
             _("同步状态"),
@@ -206,17 +250,13 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
     )
     readonly_fields = (
+        *PARENT_TEXTS.values(),
         "external_userid",
-        "name",
         "avatar_display",
         "type",
         "gender",
         "unionid",
-        "position",
-        "corp_name",
-        "corp_full_name",
         "is_subscribe",
-        "subscriber_remark",
         "subscriber_phones_display",
         "subscriber_tag_ids_display",
         "state",
@@ -240,7 +280,17 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return with_teacher_count(contacts).annotate(reveal_phones=reveal_phones_flag(request))
 
     def get_search_results(self, request, queryset, search_term):
-        return search_contacts(contacts=queryset, term=search_term), False
+        found = search_contacts(contacts=queryset, term=search_term, may_search_phones=can_see_phones(request))
+        return found, False
+
+    def parent_found(self, changelist) -> ExternalContact | None:
+        return changelist.result_list[0] if changelist.result_count == 1 else None
+
+    def action_checkbox(self, contact: ExternalContact):
+        # Django's own names the row by str(contact), the name unmasked, for screen readers.
+        label = format_html(gettext("Select this object for an action - {}"), self.name_display(contact))
+        checkbox = forms.CheckboxInput({"class": "action-select", "aria-label": label}, lambda value: False)
+        return checkbox.render(ACTION_CHECKBOX_NAME, str(contact.pk))
 
     @admin.display(description=_("最近触发人"))
     def last_triggered_by_name(self, contact: ExternalContact) -> str | None:
@@ -255,7 +305,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return self._avatar(contact, 96)
 
     def _avatar(self, contact: ExternalContact, size: int):
-        initial = (contact.name or contact.external_userid)[:1]
+        initial = self.name_display(contact)[:1]
         url = contact.avatar or ""
         if not url.lower().startswith(("http://", "https://")):
             return format_html('<span class="avatar" style="--size: {}px">{}</span>', size, initial)
@@ -271,7 +321,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("姓名"), ordering="name")
     def name_display(self, contact: ExternalContact) -> str:
-        return contact.name or contact.external_userid
+        return parent_label(contact, reveal=reveals_phones(contact))
 
     @admin.display(description=_("跟进老师数"), ordering="teacher_count")
     def teacher_count_display(self, contact: ExternalContact) -> int:
@@ -299,19 +349,22 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         extra_context = extra_context or {}
         if contact is not None and self.has_view_permission(request, contact):
             reveal = can_see_phones(request)
+            label = parent_label(contact, reveal=reveal)
             extra_context.update(
+                subtitle=label,
+                parent_label=label,
                 can_refresh=self.has_refresh_permission(request),
                 refresh_url=reverse("admin:contacts_externalcontact_refresh", args=[contact.pk]),
                 history=self._history(contact, reveal_phones=reveal),
                 history_total=contact.snapshots.count(),
                 history_url=reverse("admin:contacts_contactsnapshot_changelist") + f"?contact__id__exact={contact.pk}",
-                children=self._children(contact),
+                children=self._children(contact, reveal_phones=reveal),
             )
             if reveal and request.method == "GET" and contact.phones.exists():
                 record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=contact)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _children(self, contact: ExternalContact) -> list[dict]:
+    def _children(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
         """The parent's children on the school roster, current ones first; one query."""
         links = (
             Guardianship.objects.filter(guardian__external_userid=contact.external_userid)
@@ -321,9 +374,9 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return [
             {
-                "name": str(link.student),
+                "name": shown_text(str(link.student), reveal=reveal_phones),
                 "class_name": link.student.department.name if link.student.department else "",
-                "relation": link.relation or "",
+                "relation": shown_text(link.relation, reveal=reveal_phones) or "",
                 "gone_at": link.gone_at or link.student.gone_at,
             }
             for link in links
@@ -348,7 +401,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fetched_at": event.received_at,
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
-                "changes": [event.outcome],
+                "changes": [shown_text(event.outcome, reveal=reveal_phones)],
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
         ]
@@ -388,10 +441,12 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except WeComError as error:
             self._report_failure(request, error)
             return HttpResponseRedirect(change_url)
-        summary = result.changes.summary(reveal_phones=can_see_phones(request))
+        reveal = can_see_phones(request)
+        summary = result.changes.summary(reveal_phones=reveal)
+        name = parent_label(result.contact, reveal=reveal)
         self.message_user(
             request,
-            gettext("已从企业微信刷新「%(name)s」：%(summary)s") % {"name": result.contact, "summary": summary},
+            gettext("已从企业微信刷新「%(name)s」：%(summary)s") % {"name": name, "summary": summary},
             messages.SUCCESS,
         )
         return HttpResponseRedirect(change_url)
@@ -418,7 +473,8 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 form.add_error("external_userid", self._lookup_error(error))
             else:
                 found = gettext("已找到并保存「%(name)s」。") if result.created else gettext("已刷新「%(name)s」。")
-                self.message_user(request, found % {"name": result.contact}, messages.SUCCESS)
+                name = parent_label(result.contact, reveal=can_see_phones(request))
+                self.message_user(request, found % {"name": name}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:contacts_externalcontact_change", args=[result.contact.pk]))
         context = {
             **self.admin_site.each_context(request),

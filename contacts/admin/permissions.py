@@ -1,6 +1,8 @@
-"""The two permissions beyond Django's own, as the admin checks them."""
+"""The two permissions beyond Django's own as the admin checks them, and what no list or page allows."""
 
+from django.contrib.admin import SimpleListFilter
 from django.db.models import BooleanField, Value
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
 REFRESH_PERMISSION = "contacts.refresh_externalcontact"
@@ -60,3 +62,31 @@ class SuperuserOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser
+
+
+class SidebarFiltersOnlyMixin:
+    """A list's address filters only by what the list offers: its sidebar filters, its date
+    hierarchy and `url_filters`.
+
+    Django's admin also accepts any lookup on the model's own fields in the address, such as
+    ?subscriber_remark__icontains=1391234 or ?raw__icontains=1391234: a search of texts, phones
+    and raw answers past the search box, its permission decisions and its audit.
+    """
+
+    url_filters: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        return lookup.split(LOOKUP_SEP)[0] in self._offered_filters(request) and super().lookup_allowed(
+            lookup, value, request
+        )
+
+    def _offered_filters(self, request) -> set[str]:
+        offered = {self.date_hierarchy, *self.url_filters}
+        for item in self.get_list_filter(request) if request is not None else self.list_filter:
+            if isinstance(item, type) and issubclass(item, SimpleListFilter):
+                offered.add(item.parameter_name)
+            elif isinstance(item, (list, tuple)):
+                offered.add(item[0])
+            else:
+                offered.add(item)
+        return offered

@@ -1,32 +1,27 @@
-"""Every answer WeCom gave, read-only; phone numbers masked unless the reader may see them."""
+"""Every answer WeCom gave, read-only; phone numbers, also those in text, masked unless the reader may see them."""
 
 import json
-from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import ReadOnlyAdminMixin, can_see_phones, reveal_phones_flag, staff_name
+from contacts.admin.masking import PhoneSearchAuditMixin, parent_label, reveals_phones
+from contacts.admin.permissions import (
+    ReadOnlyAdminMixin,
+    SidebarFiltersOnlyMixin,
+    can_see_phones,
+    reveal_phones_flag,
+    staff_name,
+)
 from contacts.models import AuditAction, ContactSnapshot
-from contacts.privacy import mask_phone
+from contacts.privacy import mask_phones_in_data
+from contacts.selectors import search_snapshots
 from contacts.services.audit import record_audit
 from contacts.services.changes import ContactChanges
-
-
-def mask_phones_in(value: Any) -> Any:
-    """The raw answer with every remark_mobiles list masked."""
-    if isinstance(value, dict):
-        return {
-            key: [mask_phone(str(p)) for p in item] if key == "remark_mobiles" and isinstance(item, list)
-            else mask_phones_in(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [mask_phones_in(item) for item in value]
-    return value
 
 
 class SnapshotList(ChangeList):
@@ -37,13 +32,17 @@ class SnapshotList(ChangeList):
 
 
 @admin.register(ContactSnapshot)
-class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("fetched_at", "contact", "trigger", "triggered_by", "changes_display")
+class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("fetched_at", "contact_display", "trigger", "triggered_by", "changes_display")
     list_filter = ("trigger",)
     list_select_related = ("contact", "triggered_by")
-    search_fields = ("contact__external_userid", "contact__name")
+    # The search itself is search_snapshots(); this only turns the search box on.
+    search_fields = ("contact__external_userid",)
+    search_help_text = _("按家长查找，与家长列表的搜索相同")
+    # A parent page links to all of that parent's refreshes.
+    url_filters = ("contact",)
     date_hierarchy = "fetched_at"
-    fields = ("contact", "fetched_at", "trigger", "triggered_by_name", "changes_display", "raw_display")
+    fields = ("contact_display", "fetched_at", "trigger", "triggered_by_name", "changes_display", "raw_display")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -51,6 +50,10 @@ class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return SnapshotList
+
+    def get_search_results(self, request, queryset, search_term):
+        found = search_snapshots(snapshots=queryset, term=search_term, may_search_phones=can_see_phones(request))
+        return found, False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         snapshot = self.get_object(request, unquote(object_id))
@@ -67,12 +70,16 @@ class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def triggered_by_name(self, snapshot: ContactSnapshot) -> str | None:
         return staff_name(snapshot.triggered_by)
 
+    @admin.display(description=_("家长"), ordering="contact__name")
+    def contact_display(self, snapshot: ContactSnapshot):
+        url = reverse("admin:contacts_externalcontact_change", args=[snapshot.contact_id])
+        return format_html('<a href="{}">{}</a>', url, parent_label(snapshot.contact, reveal=reveals_phones(snapshot)))
+
     @admin.display(description=_("变更"))
     def changes_display(self, snapshot: ContactSnapshot) -> str:
-        reveal = bool(getattr(snapshot, "reveal_phones", False))
-        return ContactChanges.from_json(snapshot.changes).summary(reveal_phones=reveal)
+        return ContactChanges.from_json(snapshot.changes).summary(reveal_phones=reveals_phones(snapshot))
 
     @admin.display(description=_("企业微信原始返回"))
     def raw_display(self, snapshot: ContactSnapshot):
-        raw = snapshot.raw if getattr(snapshot, "reveal_phones", False) else mask_phones_in(snapshot.raw)
-        return format_html("<pre class=\"raw-json\">{}</pre>", json.dumps(raw, ensure_ascii=False, indent=2))
+        raw = snapshot.raw if reveals_phones(snapshot) else mask_phones_in_data(snapshot.raw)
+        return format_html('<pre class="raw-json">{}</pre>', json.dumps(raw, ensure_ascii=False, indent=2))

@@ -126,7 +126,8 @@ class ExternalProfileAttribute(models.Model):
         constraints = [models.UniqueConstraint(fields=["contact", "position"], name="unique_attribute_position")]
 
     def __str__(self) -> str:
-        return self.name or ""
+        # Not the name the parent typed: it may hold a phone number, which some staff see masked.
+        return str(self.type_label)
 
     @property
     def type_label(self) -> str:
@@ -161,7 +162,8 @@ class FollowUser(models.Model):
         indexes = [models.Index(fields=["userid"])]
 
     def __str__(self) -> str:
-        return f"{self.userid}: {self.remark or ''}"
+        # Not the remark: it may hold a phone number, which some staff see masked.
+        return self.userid
 
 
 class FollowUserTag(models.Model):

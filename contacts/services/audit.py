@@ -1,8 +1,9 @@
-"""Staff actions that reach WeCom or reveal personal data, and the audit trail they leave."""
+"""Staff actions that reach WeCom, reveal personal data or search by phone, and the audit trail they leave."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext
 
 from contacts.models import AuditAction, AuditEntry, ExternalContact, RefreshTrigger
 from contacts.services.refresh import RefreshResult, refresh_contact
@@ -26,6 +27,22 @@ def record_audit(
         external_userid=external_userid or (contact.external_userid if contact else ""),
         outcome=outcome[:2000],
     )
+
+
+def record_phone_search(
+    *, user: AbstractBaseUser, term: str, list_name: str, found: int, contact: ExternalContact | None = None
+) -> AuditEntry:
+    """A search by phone number, by staff who may search by phone.
+
+    The term is kept as typed: which number was tried is what the record is for, and the
+    audit log is shown to superusers only, who may see every phone number anyway.
+    """
+    outcome = gettext("在「%(list)s」中搜索「%(term)s」：%(found)d 条结果") % {
+        "list": list_name,
+        "term": term.strip(),
+        "found": found,
+    }
+    return record_audit(user=user, action=AuditAction.PHONE_SEARCH, contact=contact, outcome=outcome)
 
 
 def refresh_contact_for_staff(

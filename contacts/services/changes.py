@@ -2,7 +2,8 @@
 
 Values are stored as JSON-friendly values (datetimes as ISO text, tags as
 "group/name" strings); rendering happens when shown, in the reader's language,
-and masks phone numbers unless the reader may see them.
+and masks phone numbers unless the reader may see them: the phone fields whole, and the
+phones people typed into any other value (a description "爸爸手机 139 1234 5678").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from contacts.models import ConnectionState, ContactType, Gender
-from contacts.privacy import mask_phone
+from contacts.privacy import mask_phone, mask_phones_in_text
 
 PHONE_FIELDS = {"subscriber_remark_mobiles", "remark_mobiles"}
 # Fields stored as codes, shown by their labels.
@@ -118,10 +119,14 @@ def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: s
     else:
         label = _(FIELD_LABELS.get(name, name))
         choices = CHOICE_FIELDS.get(name)
-    mask = name in PHONE_FIELDS and not reveal_phones
+    phone_field = name in PHONE_FIELDS
     if choices is not None:
         old, new = _choice_label(choices, old), _choice_label(choices, new)
-    return _("%(label)s：%(old)s → %(new)s") % {"label": label, "old": _show(old, mask), "new": _show(new, mask)}
+    return _("%(label)s：%(old)s → %(new)s") % {
+        "label": label,
+        "old": _show(old, phone_field=phone_field, reveal_phones=reveal_phones),
+        "new": _show(new, phone_field=phone_field, reveal_phones=reveal_phones),
+    }
 
 
 def _choice_label(choices: Any, value: Any) -> Any:
@@ -131,11 +136,14 @@ def _choice_label(choices: Any, value: Any) -> Any:
         return value
 
 
-def _show(value: Any, mask: bool) -> str:
+def _show(value: Any, *, phone_field: bool, reveal_phones: bool) -> str:
     if value is None or value == [] or value == "":
         return _("（空）")
-    if isinstance(value, list):
-        return ", ".join(mask_phone(v) if mask else str(v) for v in value)
     if isinstance(value, bool):
         return _("是") if value else _("否")
-    return mask_phone(value) if mask else str(value)
+    values = value if isinstance(value, list) else [value]
+    if reveal_phones:
+        return ", ".join(str(v) for v in values)
+    if phone_field:
+        return ", ".join(mask_phone(str(v)) for v in values)
+    return mask_phones_in_text(", ".join(str(v) for v in values))
