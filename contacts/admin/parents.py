@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Value, When
+from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,9 +32,11 @@ from contacts.models import (
     FollowUser,
     Guardianship,
     RefreshTrigger,
+    StaffMember,
+    member_label,
 )
 from contacts.privacy import show_phones
-from contacts.selectors import search_contacts, with_teacher_count
+from contacts.selectors import member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.batch import refresh_many
 from contacts.services.changes import ContactChanges
@@ -92,7 +94,7 @@ class FollowUserInline(ReadOnlyInline):
     verbose_name = _("跟进老师")
     verbose_name_plural = _("跟进老师及其备注（follow_user）")
     fields = (
-        "userid",
+        "teacher_display",
         "remark",
         "description",
         "createtime",
@@ -110,9 +112,14 @@ class FollowUserInline(ReadOnlyInline):
             .get_queryset(request)
             .prefetch_related("tags")
             .annotate(reveal_phones=reveal_phones_flag(request))
+            .annotate(teacher_name=Subquery(StaffMember.objects.filter(userid=OuterRef("userid")).values("name")[:1]))
             .annotate(has_ended=Case(When(ended_at__isnull=True, then=Value(0)), default=Value(1)))
             .order_by("has_ended", "createtime", "userid")
         )
+
+    @admin.display(description=_("老师"))
+    def teacher_display(self, follow_user: FollowUser) -> str:
+        return member_label(follow_user.userid, getattr(follow_user, "teacher_name", None))
 
     @admin.display(description=_("标签（分组 / 名称 / 类型）"))
     def tags_display(self, follow_user: FollowUser):
@@ -326,16 +333,17 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
-        snapshots = contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS]
+        snapshots = list(contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS])
+        changes = [ContactChanges.from_json(snapshot.changes) for snapshot in snapshots]
+        names = member_names(userids=(userid for change in changes for userid in change.teacher_userids))
         refreshes = [
             {
                 "fetched_at": snapshot.fetched_at,
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
-                "changes": ContactChanges.from_json(snapshot.changes).lines(reveal_phones=reveal_phones)
-                or [gettext("无变化")],
+                "changes": change.lines(reveal_phones=reveal_phones, names=names) or [gettext("无变化")],
             }
-            for snapshot in snapshots
+            for snapshot, change in zip(snapshots, changes, strict=True)
         ]
         # What WeCom reported without a refresh (a teacher and the parent parted, a failed transfer)
         # belongs in the same story; one more query, however many there are.
@@ -384,7 +392,9 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except WeComError as error:
             self._report_failure(request, error)
             return HttpResponseRedirect(change_url)
-        summary = result.changes.summary(reveal_phones=can_see_phones(request))
+        summary = result.changes.summary(
+            reveal_phones=can_see_phones(request), names=member_names(userids=result.changes.teacher_userids)
+        )
         self.message_user(
             request,
             gettext("已从企业微信刷新「%(name)s」：%(summary)s") % {"name": result.contact, "summary": summary},
