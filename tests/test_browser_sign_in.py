@@ -22,12 +22,14 @@ def test_a_teacher_signs_in_with_wecom_and_lands_on_the_page_asked_for(sandbox, 
 
     browser.find_element(By.CSS_SELECTOR, "a.wecom-sign-in-button").click()
 
+    rocky = browser.find_element(By.CSS_SELECTOR, 'button[value="rocky"]')
     assert browser.current_url.startswith(f"{sandbox.base_url}/wwlogin/sso/login?")
-    browser.find_element(By.CSS_SELECTOR, 'button[value="rocky"]').click()
+    save_screenshot(browser, "sign-in-simulated-wecom")
+    rocky.click()
 
+    assert browser.find_element(By.ID, "changelist").is_displayed()
     assert browser.current_url == f"{live_server.url}/admin/contacts/externalcontact/"
     assert "罗凯" in browser.find_element(By.ID, "user-tools").text
-    assert browser.find_element(By.ID, "changelist").is_displayed()
 
 
 def test_a_parents_wechat_is_told_it_cannot_sign_in(sandbox, browser, live_server):
@@ -36,6 +38,6 @@ def test_a_parents_wechat_is_told_it_cannot_sign_in(sandbox, browser, live_serve
 
     browser.find_element(By.CSS_SELECTOR, "button.outsider").click()
 
-    assert "不是本校企业微信成员" in browser.find_element(By.TAG_NAME, "body").text
+    assert "不是本校企业微信成员" in browser.find_element(By.CSS_SELECTOR, ".wecom-sign-in-refused").text
     browser.find_element(By.LINK_TEXT, "返回登录页").click()
     assert browser.find_element(By.ID, "login-form").is_displayed()

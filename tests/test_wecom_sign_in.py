@@ -402,3 +402,14 @@ def test_a_parent_scanning_the_simulated_wecoms_code_is_refused(client, sandbox)
 
     assert_refused(client.get(callback), 403, "不是本校企业微信成员")
     assert not get_user_model().objects.exists()
+
+
+# -- in English ----------------------------------------------------------------------------------------------
+
+
+def test_the_button_and_a_refusal_speak_english_when_asked(client):
+    login_page = text_of(client.get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE="en"))
+    refusal = client.get(CALLBACK, {"code": "CODE-1"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "Sign in with WeCom" in login_page
+    assert_refused(refusal, 400, "The sign-in is incomplete", "Back to the login page")
