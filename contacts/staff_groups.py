@@ -46,3 +46,14 @@ def ensure_staff_groups(*, apps=global_apps, using: str = "default") -> None:
         group, _created = Group.objects.using(using).get_or_create(name=name)
         wanted = Permission.objects.using(using).filter(content_type__app_label="contacts", codename__in=codenames)
         group.permissions.add(*wanted)
+
+
+def ensure_staff_groups_in_migration(apps, schema_editor) -> None:
+    """ensure_staff_groups() as a migration's RunPython step, with the migration's historical models."""
+    app_config = apps.get_app_config("contacts")
+    # create_permissions() skips apps without a models module; historical apps have none.
+    app_config.models_module = True
+    try:
+        ensure_staff_groups(apps=apps, using=schema_editor.connection.alias)
+    finally:
+        app_config.models_module = None

@@ -161,6 +161,5 @@ def _refused(
         "title": refusal.title,
         "advice": str(refusal.advice) % {"userid": userid, "username": username},
         "detail": detail,
-        "reason": reason,
     }
     return TemplateResponse(request, "signin/refused.html", context, status=refusal.status)
