@@ -22,6 +22,7 @@ from contacts.models import WeComAccount
 from contacts.signin.state import finish_sign_in, start_sign_in
 from tests.admin_factories import TEACHER_GROUP, make_staff, text_of
 from tests.conftest import API
+from tests.startup import start_app_with
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -413,3 +414,14 @@ def test_the_button_and_a_refusal_speak_english_when_asked(client):
 
     assert "Sign in with WeCom" in login_page
     assert_refused(refusal, 400, "The sign-in is incomplete", "Back to the login page")
+
+
+# -- the setting -----------------------------------------------------------------------------------------------
+
+
+def test_an_agent_id_that_is_not_a_number_stops_the_app_at_startup():
+    started = start_app_with(WECOM_AGENT_ID="wwdemoschool0001")
+
+    assert started.returncode != 0
+    assert "WECOM_AGENT_ID must be the app's AgentId" in started.stderr
+    assert start_app_with(WECOM_AGENT_ID="1000002").returncode == 0
