@@ -1,6 +1,7 @@
-"""Read-only queries about stored parents."""
+"""Read-only queries about stored parents, staff and jobs."""
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -8,8 +9,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import (
+    TEACHING_TYPES,
     ContactPhone,
     ContactSnapshot,
+    Department,
+    DepartmentType,
     ExternalContact,
     FollowUser,
     Guardianship,
@@ -17,7 +21,9 @@ from contacts.models import (
     JobItemStatus,
     JobKind,
     JobStatus,
+    StaffMember,
     SyncJob,
+    member_label,
 )
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.privacy import PHONE_RUN_PATTERN, has_digits, phone_search_digits
@@ -121,6 +127,32 @@ def search_snapshots(
         return snapshots
     parents = search_contacts(contacts=ExternalContact.objects.all(), term=term, may_search_phones=may_search_phones)
     return snapshots.filter(contact__in=parents)
+# -- staff ---------------------------------------------------------------------------------------
+
+
+def member_names(*, userids: Iterable[str]) -> dict[str, str]:
+    """The names of the members among `userids` whose name the roster sync read (one query)."""
+    wanted = set(userids)
+    if not wanted:
+        return {}
+    named = StaffMember.objects.filter(userid__in=wanted, name__isnull=False).exclude(name="")
+    return dict(named.values_list("userid", "name"))
+
+
+def member_label_of(*, userid: str) -> str:
+    """A member as pages show them: "罗凯 (rocky)", or the userid alone while no name is known."""
+    return member_label(userid, member_names(userids=[userid]).get(userid))
+
+
+def classes_taught(*, userid: str) -> QuerySet[Department]:
+    """The classes on the roster a member heads or teaches (department_admins of type 3 or 4)."""
+    return Department.objects.filter(
+        type=DepartmentType.CLASS,
+        gone_at__isnull=True,
+        admins__userid=userid,
+        admins__type__in=TEACHING_TYPES,
+        admins__gone_at__isnull=True,
+    ).distinct()
 
 
 def last_finished_job(*, kind: JobKind = JobKind.SYNC_SCHOOL) -> SyncJob | None:

@@ -34,6 +34,20 @@ WECOM_BACKOFF_SECONDS = env.float("WECOM_BACKOFF_SECONDS", default=1.0)
 WECOM_CONCURRENCY = env.int("WECOM_CONCURRENCY", default=8)
 WECOM_RATE_PER_MINUTE = env.int("WECOM_RATE_PER_MINUTE", default=3000)
 
+# Staff sign-in with WeCom (docs 98151, 98152, 91023): the AgentID of the same self-built app
+# (应用管理 → the app → AgentId). Unset: the login page offers the password form only.
+WECOM_AGENT_ID = env.str("WECOM_AGENT_ID", default="").strip()
+if WECOM_AGENT_ID and not (WECOM_AGENT_ID.isascii() and WECOM_AGENT_ID.isdigit()):
+    raise ImproperlyConfigured(
+        f"WECOM_AGENT_ID must be the app's AgentId, a number such as 1000002 (应用管理 → the app), "
+        f"not {WECOM_AGENT_ID!r}."
+    )
+WECOM_LOGIN_BASE = env.str("WECOM_LOGIN_BASE", default="https://login.work.weixin.qq.com").rstrip("/")
+WECOM_OAUTH_BASE = env.str("WECOM_OAUTH_BASE", default="https://open.weixin.qq.com").rstrip("/")
+# On: a member signing in for the first time gets an account (role 教师). Off: the school creates
+# accounts first and links them to members' userids.
+WECOM_LOGIN_CREATE_USERS = env.bool("WECOM_LOGIN_CREATE_USERS", default=True)
+
 # WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
 # and /wecom/callback/ answers 404.
 WECOM_CALLBACK_TOKEN = env.str("WECOM_CALLBACK_TOKEN", default="")
@@ -103,6 +117,7 @@ MIDDLEWARE = [
 # even with the right password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Password sign-in; WeCom sign-in logs members in with this backend too (contacts.signin).
     "django.contrib.auth.backends.ModelBackend",
 ]
 

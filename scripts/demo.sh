@@ -23,6 +23,10 @@ export WECOM_CORP_ID=wwdemoschool0001
 export WECOM_SECRET=demo-app-secret
 export WECOM_API_BASE=http://127.0.0.1:${SANDBOX_PORT}/cgi-bin
 export WECOM_TIMEOUT=5
+# Sign-in with WeCom: the simulator plays WeCom's login pages and accepts this AgentID.
+export WECOM_AGENT_ID=1000002
+export WECOM_LOGIN_BASE=http://127.0.0.1:${SANDBOX_PORT}
+export WECOM_OAUTH_BASE=http://127.0.0.1:${SANDBOX_PORT}
 # The simulator signs and encrypts the events it sends with the same secrets as the app.
 export WECOM_CALLBACK_TOKEN=demo-callback-token
 export WECOM_CALLBACK_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
@@ -52,7 +56,10 @@ cat <<MSG
 
   schoolcontacts demo is ready
   App:            http://127.0.0.1:${APP_PORT}/admin/
-  Login:          ${DEMO_USER} / ${DEMO_PASSWORD}
+  Login:          ${DEMO_USER} / ${DEMO_PASSWORD} (the IT admin's password login)
+  As a teacher:   on http://127.0.0.1:${APP_PORT}/admin/login/ press 企业微信登录, then choose
+                  罗凯 (rocky), head teacher of 三年级1班, in the simulated WeCom; the first
+                  sign-in creates the account (role 教师)
   WeCom simulator: http://127.0.0.1:${SANDBOX_PORT}/cgi-bin (log: var/sandbox.log)
   Worker:          var/worker.log
   Try the parent woAAAA, or search a child's name such as 李小明. Stop with Ctrl-C.

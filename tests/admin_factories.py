@@ -29,7 +29,8 @@ from contacts.services.refresh import refresh_contact
 SEED = Path(__file__).parent / "data" / "seed_example.json"
 
 VIEWER_GROUP = "查看家长"
-MANAGER_GROUP = "家长管理员"
+MANAGER_GROUP = "学校管理员"
+TEACHER_GROUP = "教师"
 
 # The seed answer's phone numbers: the school's remark, then rocky's remark.
 SUBSCRIBER_PHONES = ("10000000000", "10000000001")
@@ -180,8 +181,14 @@ def viewer(db):
 
 @pytest.fixture
 def manager(db):
-    """A staff member in the group 家长管理员."""
+    """A staff member in the group 学校管理员."""
     return make_staff("manager", groups=[MANAGER_GROUP])
+
+
+@pytest.fixture
+def teacher_account(db):
+    """A teacher in the group 教师, as a first WeCom sign-in makes them."""
+    return make_staff("teacher", groups=[TEACHER_GROUP])
 
 
 @pytest.fixture
@@ -197,6 +204,11 @@ def viewer_client(viewer) -> Client:
 @pytest.fixture
 def manager_client(manager) -> Client:
     return logged_in(manager)
+
+
+@pytest.fixture
+def teacher_client(teacher_account) -> Client:
+    return logged_in(teacher_account)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 GENERAL_REFUSAL = "您的账号没有打开这个页面的权限。"
 WHOM_TO_ASK = "需要更多权限时，请联系这位管理员。"
-LOOKUP_REFUSAL = "按 external_userid 查找家长需要“家长管理员”组的权限。"
+LOOKUP_REFUSAL = "按 external_userid 查找家长需要“学校管理员”组的权限。"
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +64,7 @@ def test_a_viewer_refused_the_lookup_is_told_why_and_offered_the_parent_list(vie
 def test_a_viewer_refused_a_job_start_is_told_which_group_may(viewer_client):
     response = viewer_client.post(reverse("admin:contacts_syncjob_start", args=[JobKind.SYNC_SCHOOL]))
 
-    assert_refused_in_the_admin(response, "发起全校任务需要“家长管理员”组的权限。")
+    assert_refused_in_the_admin(response, "发起全校任务需要“学校管理员”组的权限。")
     assert not SyncJob.objects.exists()
 
 
@@ -99,9 +99,9 @@ def test_a_refusal_in_english(viewer_client):
 
     page = text_of(response)
     assert response.status_code == 403
-    assert "Looking up a parent by external_userid needs the parent administrators group." in page
+    assert "Looking up a parent by external_userid needs the school administrators group." in page
     assert "Back to the home page" in page
-    assert "家长管理员" not in page
+    assert "学校管理员" not in page
 
 
 # -- no links to pages the reader may not open -------------------------------------------------
@@ -119,7 +119,7 @@ def test_the_job_page_names_who_started_it_without_linking_the_user_page(role, r
 
 @pytest.mark.parametrize("role", ["viewer_client", "manager_client", "superuser_client"])
 def test_parent_and_snapshot_pages_name_who_refreshed_without_linking_the_user_page(role, request, wecom):
-    refresher = make_staff("refresher", groups=["家长管理员"])
+    refresher = make_staff("refresher", groups=["学校管理员"])
     wecom.answers(seed())
     contact = refresh_contact(external_userid="woAAAA", trigger=RefreshTrigger.STAFF, triggered_by=refresher).contact
     snapshot = contact.snapshots.get()

@@ -59,7 +59,7 @@ def page_text(browser) -> str:
 def test_a_parent_administrator_finds_a_parent_reads_remarks_and_refreshes(
     school, browser, live_server, django_user_model
 ):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     log_in(browser, live_server, "office")
 
     browser.get(f"{live_server.url}/admin/contacts/externalcontact/")
@@ -102,7 +102,7 @@ def test_a_view_only_staff_member_sees_masked_phones_and_no_refresh_button(
 
 
 def test_the_look_up_page_fetches_a_parent_not_stored_yet(sandbox, browser, live_server, django_user_model):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     wanted = sandbox.school.external_userids(include_lost=False)[3]
     log_in(browser, live_server, "office")
 
@@ -118,7 +118,7 @@ def test_the_look_up_page_fetches_a_parent_not_stored_yet(sandbox, browser, live
 
 
 def test_the_look_up_page_says_why_an_unknown_id_was_not_found(sandbox, browser, live_server, django_user_model):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     log_in(browser, live_server, "office")
 
     browser.get(f"{live_server.url}/admin/contacts/externalcontact/lookup/")

@@ -195,7 +195,7 @@ def test_superusers_see_the_lockouts_in_the_admin(teacher, superuser_client):
     assert "登录锁定" in text_of(superuser_client.get(reverse("admin:index")))
 
 
-@pytest.mark.parametrize("group", ["查看家长", "家长管理员"])
+@pytest.mark.parametrize("group", ["查看家长", "学校管理员"])
 def test_school_staff_cannot_see_who_was_locked_out(group, teacher):
     fail_until_locked("teacher", address=SCHOOL_ADDRESS)
     staff = logged_in(make_staff("office", groups=[group]))
@@ -212,7 +212,7 @@ def test_school_staff_cannot_see_who_was_locked_out(group, teacher):
 
 def test_an_axes_permission_given_by_hand_does_not_open_the_records(teacher):
     fail_until_locked("teacher", address=SCHOOL_ADDRESS)
-    staff = make_staff("office", groups=["家长管理员"])
+    staff = make_staff("office", groups=["学校管理员"])
     codenames = ["view_accessattempt", "delete_accessattempt"]
     staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="axes", codename__in=codenames))
     attempt = AccessAttempt.objects.get()

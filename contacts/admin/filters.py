@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.permissions import can_see_phones
-from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship
+from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship, member_label
 from contacts.privacy import mask_phones_in_text
+from contacts.selectors import member_names
 
 
 class TeacherFilter(admin.SimpleListFilter):
@@ -17,13 +18,14 @@ class TeacherFilter(admin.SimpleListFilter):
     parameter_name = "teacher"
 
     def lookups(self, request, model_admin):
-        userids = (
+        userids = list(
             FollowUser.objects.filter(ended_at__isnull=True)
             .order_by("userid")
             .values_list("userid", flat=True)
             .distinct()
         )
-        return [(userid, userid) for userid in userids]
+        names = member_names(userids=userids)
+        return [(userid, member_label(userid, names.get(userid))) for userid in userids]
 
     def queryset(self, request, queryset):
         if not self.value():

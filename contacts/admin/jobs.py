@@ -107,7 +107,7 @@ class SyncJobAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not can_run_jobs(request):
-            raise NotAllowed(gettext("发起全校任务需要“家长管理员”组的权限。"))
+            raise NotAllowed(gettext("发起全校任务需要“学校管理员”组的权限。"))
         if kind not in JobKind.values:
             raise Http404
         kind_label = JobKind(kind).label

@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.db.models import Case, Value, When
+from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -48,9 +48,11 @@ from contacts.models import (
     FollowUser,
     Guardianship,
     RefreshTrigger,
+    StaffMember,
+    member_label,
 )
 from contacts.privacy import mask_phones_in_data, show_phones
-from contacts.selectors import search_contacts, with_teacher_count
+from contacts.selectors import member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.batch import refresh_many
 from contacts.services.changes import ContactChanges
@@ -117,7 +119,7 @@ class FollowUserInline(ReadOnlyInline):
     verbose_name = _("跟进老师")
     verbose_name_plural = _("跟进老师及其备注（follow_user）")
     fields = (
-        "userid",
+        "teacher_display",
         masked_text_field(FollowUser, "remark"),
         masked_text_field(FollowUser, "description"),
         "createtime",
@@ -135,9 +137,14 @@ class FollowUserInline(ReadOnlyInline):
             .get_queryset(request)
             .prefetch_related("tags")
             .annotate(reveal_phones=reveal_phones_flag(request))
+            .annotate(teacher_name=Subquery(StaffMember.objects.filter(userid=OuterRef("userid")).values("name")[:1]))
             .annotate(has_ended=Case(When(ended_at__isnull=True, then=Value(0)), default=Value(1)))
             .order_by("has_ended", "createtime", "userid")
         )
+
+    @admin.display(description=_("老师"))
+    def teacher_display(self, follow_user: FollowUser) -> str:
+        return member_label(follow_user.userid, getattr(follow_user, "teacher_name", None))
 
     @admin.display(description=_("标签（分组 / 名称 / 类型）"))
     def tags_display(self, follow_user: FollowUser):
@@ -383,16 +390,17 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         ]
 
     def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
-        snapshots = contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS]
+        snapshots = list(contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS])
+        changes = [ContactChanges.from_json(snapshot.changes) for snapshot in snapshots]
+        names = member_names(userids=(userid for change in changes for userid in change.teacher_userids))
         refreshes = [
             {
                 "fetched_at": snapshot.fetched_at,
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
-                "changes": ContactChanges.from_json(snapshot.changes).lines(reveal_phones=reveal_phones)
-                or [gettext("无变化")],
+                "changes": change.lines(reveal_phones=reveal_phones, names=names) or [gettext("无变化")],
             }
-            for snapshot in snapshots
+            for snapshot, change in zip(snapshots, changes, strict=True)
         ]
         # What WeCom reported without a refresh (a teacher and the parent parted, a failed transfer)
         # belongs in the same story; one more query, however many there are.
@@ -431,7 +439,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not (can_refresh(request) and self.has_view_permission(request)):
-            raise NotAllowed(gettext("从企业微信刷新家长需要“家长管理员”组的权限。"))
+            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -442,7 +450,9 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             self._report_failure(request, error)
             return HttpResponseRedirect(change_url)
         reveal = can_see_phones(request)
-        summary = result.changes.summary(reveal_phones=reveal)
+        summary = result.changes.summary(
+            reveal_phones=reveal, names=member_names(userids=result.changes.teacher_userids)
+        )
         name = parent_label(result.contact, reveal=reveal)
         self.message_user(
             request,
@@ -461,7 +471,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
 
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
         if not (can_refresh(request) and self.has_view_permission(request)):
-            raise NotAllowed(gettext("按 external_userid 查找家长需要“家长管理员”组的权限。"))
+            raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             external_userid = form.cleaned_data["external_userid"].strip()

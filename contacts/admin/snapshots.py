@@ -19,7 +19,7 @@ from contacts.admin.permissions import (
 )
 from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phones_in_data
-from contacts.selectors import search_snapshots
+from contacts.selectors import member_names, search_snapshots
 from contacts.services.audit import record_audit
 from contacts.services.changes import ContactChanges
 
@@ -29,6 +29,15 @@ class SnapshotList(ChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         return super().get_queryset(request, exclude_parameters).defer("raw")
+
+    def get_results(self, request):
+        super().get_results(request)
+        # The teachers' names of the whole page in one query, not one per row.
+        snapshots = list(self.result_list)
+        userids = (userid for s in snapshots for userid in ContactChanges.from_json(s.changes).teacher_userids)
+        names = member_names(userids=userids)
+        for snapshot in snapshots:
+            snapshot.teacher_names = names
 
 
 @admin.register(ContactSnapshot)
@@ -77,7 +86,11 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
 
     @admin.display(description=_("变更"))
     def changes_display(self, snapshot: ContactSnapshot) -> str:
-        return ContactChanges.from_json(snapshot.changes).summary(reveal_phones=reveals_phones(snapshot))
+        changes = ContactChanges.from_json(snapshot.changes)
+        names = getattr(snapshot, "teacher_names", None)
+        if names is None:  # the page of one snapshot
+            names = member_names(userids=changes.teacher_userids)
+        return changes.summary(reveal_phones=reveals_phones(snapshot), names=names)
 
     @admin.display(description=_("企业微信原始返回"))
     def raw_display(self, snapshot: ContactSnapshot):

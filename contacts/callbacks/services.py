@@ -33,6 +33,7 @@ from contacts.callbacks import events
 from contacts.callbacks.messages import CallbackMessage
 from contacts.callbacks.roster import RosterChange, apply_school_user, remove_parent, remove_student
 from contacts.models import CallbackEvent, CallbackStatus, ExternalContact, FollowUser, RefreshTrigger
+from contacts.selectors import member_label_of, member_names
 from contacts.services.refresh import refresh_contact
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import WeComError
@@ -123,7 +124,8 @@ def _refresh(*, external_userid: str, client: WeComClient | None, lost_is_news: 
             return Outcome(CallbackStatus.PROCESSED, text, stored)
         text = gettext("刷新家长失败：%(error)s") % {"error": error.describe()}
         return Outcome(CallbackStatus.FAILED, text, stored)
-    text = gettext("已刷新家长：%(summary)s") % {"summary": result.changes.summary()}
+    names = member_names(userids=result.changes.teacher_userids)
+    text = gettext("已刷新家长：%(summary)s") % {"summary": result.changes.summary(names=names)}
     return Outcome(CallbackStatus.PROCESSED, text, result.contact)
 
 
@@ -140,9 +142,9 @@ def _end_relation(*, event: CallbackEvent, client: WeComClient | None) -> Outcom
         # Unknown here: store the parent as WeCom now describes them, without that teacher.
         return _refresh(external_userid=event.external_userid, client=client)
     if event.change_type == events.DEL_EXTERNAL_CONTACT:
-        what = gettext("老师 %(userid)s 删除了这位家长") % {"userid": event.userid}
+        what = gettext("老师 %(userid)s 删除了这位家长") % {"userid": member_label_of(userid=event.userid)}
     else:
-        what = gettext("家长删除了老师 %(userid)s") % {"userid": event.userid}
+        what = gettext("家长删除了老师 %(userid)s") % {"userid": member_label_of(userid=event.userid)}
     ended = FollowUser.objects.filter(contact=contact, userid=event.userid, ended_at__isnull=True).update(
         ended_at=_ended_at(event)
     )
@@ -157,7 +159,7 @@ def _transfer_failed(*, event: CallbackEvent) -> Outcome:
     reason_code = str(event.payload.get("FailReason", ""))
     reason = events.TRANSFER_FAIL_REASONS.get(reason_code)
     text = gettext("接替老师 %(userid)s 接替失败：%(reason)s") % {
-        "userid": event.userid,
+        "userid": member_label_of(userid=event.userid),
         "reason": f"{reason}（{reason_code}）" if reason else reason_code or gettext("未说明原因"),
     }
     contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()

@@ -8,13 +8,14 @@ phones people typed into any other value (a description "爸爸手机 139 1234 5
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from contacts.models import ConnectionState, ContactType, Gender
+from contacts.models import ConnectionState, ContactType, Gender, member_label
 from contacts.privacy import mask_phone, mask_phones_in_text
 
 PHONE_FIELDS = {"subscriber_remark_mobiles", "remark_mobiles"}
@@ -88,10 +89,17 @@ class ContactChanges:
             follow_users_changed=dict(data.get("follow_users_changed") or {}),
         )
 
-    def lines(self, *, reveal_phones: bool = False) -> list[str]:
-        """One line per change, e.g. "备注 (rocky): 李部长 → 李主任"."""
+    @property
+    def teacher_userids(self) -> list[str]:
+        """The teachers these changes name, each once."""
+        named = [*self.follow_users_added, *self.follow_users_removed, *self.follow_users_changed]
+        return list(dict.fromkeys(named))
+
+    def lines(self, *, reveal_phones: bool = False, names: Mapping[str, str] | None = None) -> list[str]:
+        """One line per change, e.g. "备注 (罗凯 (rocky)): 李部长 → 李主任"; `names` are teachers' names by userid."""
         if self.is_empty:
             return []
+        names = names or {}
         lines = []
         if self.created:
             lines.append(_("新家长，首次保存"))
@@ -99,20 +107,25 @@ class ContactChanges:
             for name, (old, new) in self.fields.items():
                 lines.append(_change_line(name, old, new, reveal_phones=reveal_phones))
         if self.follow_users_added:
-            lines.append(_("新增跟进老师：%(userids)s") % {"userids": ", ".join(self.follow_users_added)})
+            lines.append(_("新增跟进老师：%(userids)s") % {"userids": _teachers(self.follow_users_added, names)})
         if self.follow_users_removed:
-            lines.append(_("跟进关系结束：%(userids)s") % {"userids": ", ".join(self.follow_users_removed)})
+            lines.append(_("跟进关系结束：%(userids)s") % {"userids": _teachers(self.follow_users_removed, names)})
         for userid, changed in self.follow_users_changed.items():
+            owner = member_label(userid, names.get(userid))
             for name, (old, new) in changed.items():
-                lines.append(_change_line(name, old, new, reveal_phones=reveal_phones, owner=userid))
+                lines.append(_change_line(name, old, new, reveal_phones=reveal_phones, owner=owner))
         return lines
 
-    def summary(self, *, reveal_phones: bool = False) -> str:
-        return _("；").join(self.lines(reveal_phones=reveal_phones)) or _("无变化")
+    def summary(self, *, reveal_phones: bool = False, names: Mapping[str, str] | None = None) -> str:
+        return _("；").join(self.lines(reveal_phones=reveal_phones, names=names)) or _("无变化")
+
+
+def _teachers(userids: list[str], names: Mapping[str, str]) -> str:
+    return ", ".join(member_label(userid, names.get(userid)) for userid in userids)
 
 
 def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: str = "") -> str:
-    """A parent's field, or with `owner` a field of that teacher's follow-up."""
+    """A parent's field, or with `owner` (a teacher, as shown) a field of that teacher's follow-up."""
     if owner:
         label = f"{_(FOLLOW_USER_LABELS.get(name, name))} ({owner})"
         choices = None

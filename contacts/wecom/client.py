@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .errors import ErrorKind, WeComError
+from .parsing import ParsedMember, SignInIdentity, parse_identity, parse_member
 from .redaction import redact
 
 logger = logging.getLogger("contacts.wecom")
@@ -224,6 +225,18 @@ class WeComClient:
             raise WeComError.malformed(f"{api}: errcode 0 but neither a student nor a parent object", api=api)
         return answer
 
+    def get_member(self, userid: str) -> ParsedMember:
+        """A member of the school (a teacher or other staff): their name and status (user/get, doc 90196)."""
+        return parse_member(self._call("user/get", {"userid": userid}))
+
+    @sensitive_variables("code")
+    def get_user_identity(self, code: str) -> SignInIdentity:
+        """Who a sign-in code belongs to (auth/getuserinfo, doc 91023): a member, or someone who is not.
+
+        A code works once and for 5 minutes; a bad, used or expired one answers errcode 40029.
+        """
+        return parse_identity(self._call("auth/getuserinfo", {"code": code}))
+
     # -- calls with the access token ---------------------------------------------------
 
     @sensitive_variables()
@@ -323,9 +336,9 @@ class WeComClient:
 
     @sensitive_variables()
     def _scrub(self, text: str, params: Mapping[str, str]) -> str:
-        """`text` without the token or the secret, whether as a URL parameter or bare."""
+        """`text` without the token, the secret or a sign-in code, whether as a URL parameter or bare."""
         text = redact(text)
-        for value in (params.get("access_token"), params.get("corpsecret"), self._secret):
+        for value in (params.get("access_token"), params.get("corpsecret"), params.get("code"), self._secret):
             # Real tokens and secrets are dozens of characters; replacing a value of a
             # few characters everywhere would only garble the message.
             if value and len(value) >= MIN_SCRUBBED_LENGTH:
