@@ -29,9 +29,10 @@ WECOM_API_BASE = env.str("WECOM_API_BASE", default="https://qyapi.weixin.qq.com/
 WECOM_TIMEOUT = env.float("WECOM_TIMEOUT", default=10.0)
 WECOM_BACKOFF_SECONDS = env.float("WECOM_BACKOFF_SECONDS", default=1.0)
 # Parents refreshed at once by one job or command, and the call budget all workers
-# share (WeCom allows 10,000 calls a minute per API; stay well below).
+# share (WeCom allows 10,000 calls a minute and 150,000 an hour per API; stay well below).
 WECOM_CONCURRENCY = env.int("WECOM_CONCURRENCY", default=8)
 WECOM_RATE_PER_MINUTE = env.int("WECOM_RATE_PER_MINUTE", default=3000)
+WECOM_RATE_PER_HOUR = env.int("WECOM_RATE_PER_HOUR", default=100_000)
 
 # WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
 # and /wecom/callback/ answers 404.
