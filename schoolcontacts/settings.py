@@ -33,6 +33,14 @@ WECOM_BACKOFF_SECONDS = env.float("WECOM_BACKOFF_SECONDS", default=1.0)
 WECOM_CONCURRENCY = env.int("WECOM_CONCURRENCY", default=8)
 WECOM_RATE_PER_MINUTE = env.int("WECOM_RATE_PER_MINUTE", default=3000)
 WECOM_RATE_PER_HOUR = env.int("WECOM_RATE_PER_HOUR", default=100_000)
+# When WeCom answers 45009 (over its limit) every caller pauses for the block's window
+# (60 s for a per-minute limit). Limits in a row are waited out this long before a run
+# gives up and leaves the rest for later: a command within 2 minutes, a job 10 minutes.
+# A web request never waits them out. Not read from the environment: these are promises
+# to staff and operators, not tuning; the tests shorten them.
+WECOM_RATE_LIMIT_PAUSE = 60.0
+WECOM_COMMAND_PATIENCE = 100.0
+WECOM_JOB_PATIENCE = 600.0
 
 # WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
 # and /wecom/callback/ answers 404.

@@ -36,8 +36,10 @@ from contacts.models import (
 from contacts.privacy import show_phones
 from contacts.selectors import search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
-from contacts.services.batch import refresh_many
 from contacts.services.changes import ContactChanges
+from contacts.services.ratelimit import CallsHeldBack, clock_time
+from contacts.services.runner import RateLimitPolicy, refresh_concurrently
+from contacts.sharedcache import SharedCacheUnavailable
 from contacts.wecom.errors import WeComError
 
 HISTORY_ROWS = 30
@@ -384,6 +386,9 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except WeComError as error:
             self._report_failure(request, error)
             return HttpResponseRedirect(change_url)
+        except (CallsHeldBack, SharedCacheUnavailable) as error:
+            self._report_not_done(request, error)
+            return HttpResponseRedirect(change_url)
         summary = result.changes.summary(reveal_phones=can_see_phones(request))
         self.message_user(
             request,
@@ -400,6 +405,11 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             text += " " + gettext("本地数据未改动。")
         self.message_user(request, text, messages.ERROR)
 
+    def _report_not_done(self, request: HttpRequest, error: CallsHeldBack | SharedCacheUnavailable) -> None:
+        """WeCom was not asked: its limit holds calls back, or the shared cache is down."""
+        text = error.describe(language=get_language()) + " " + gettext("本地数据未改动。")
+        self.message_user(request, text, messages.ERROR)
+
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
         if not (can_refresh(request) and self.has_view_permission(request)):
             raise PermissionDenied
@@ -412,6 +422,8 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
             except WeComError as error:
                 form.add_error("external_userid", self._lookup_error(error))
+            except (CallsHeldBack, SharedCacheUnavailable) as error:
+                form.add_error("external_userid", error.describe(language=get_language()))
             else:
                 found = gettext("已找到并保存「%(name)s」。") if result.created else gettext("已刷新「%(name)s」。")
                 self.message_user(request, found % {"name": result.contact}, messages.SUCCESS)
@@ -458,19 +470,36 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if outcome.error:
                 failures.append(f"{outcome.external_userid}: {outcome.error.describe(language=get_language())}")
 
-        summary = refresh_many(
-            external_userids=external_userids, trigger=RefreshTrigger.STAFF, triggered_by=user, on_outcome=note
-        )
+        try:
+            # In the request's own thread: a page waits for no pool, and never for a limit.
+            summary = refresh_concurrently(
+                external_userids=external_userids,
+                trigger=RefreshTrigger.STAFF,
+                policy=RateLimitPolicy.for_staff(),
+                triggered_by=user,
+                concurrency=1,
+                on_outcome=note,
+            )
+        except SharedCacheUnavailable as error:
+            self._report_not_done(request, error)
+            return
         text = gettext("已刷新 %(refreshed)d 位家长，其中 %(changed)d 位有变化，%(failed)d 位失败。") % {
             "refreshed": summary.refreshed,
             "changed": summary.changed + summary.created,
-            "failed": summary.failed + summary.skipped,
+            "failed": summary.failed + summary.left,
         }
-        self.message_user(request, text, messages.ERROR if failures else messages.SUCCESS)
+        self.message_user(request, text, messages.ERROR if failures or summary.left else messages.SUCCESS)
         for failure in failures[:5]:
             self.message_user(request, failure, messages.ERROR)
-        if summary.skipped:
+        if summary.gave_up_on_limits:
             self.message_user(
-                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.skipped}, messages.ERROR
+                request,
+                gettext("企业微信限制了调用频率，其余 %(n)d 位家长未刷新，请在 %(time)s（北京时间）之后再试。")
+                % {"n": summary.left, "time": clock_time(summary.next_try)},
+                messages.ERROR,
+            )
+        elif summary.left:
+            self.message_user(
+                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.left}, messages.ERROR
             )
 
