@@ -25,7 +25,7 @@ def refresh_sync_job_chunk(context: TaskContext, job_id: int, chunk_size: int) -
     summary = jobs.run_job_chunk(job_id=job_id, chunk_size=chunk_size, worker_id=_worker_id(context))
     if summary is None:
         return None
-    return {"refreshed": summary.refreshed, "failed": summary.failed, "not_tried": summary.skipped}
+    return {"refreshed": summary.refreshed, "failed": summary.failed, "left": summary.left}
 
 
 def _worker_id(context: TaskContext) -> str:

@@ -30,9 +30,18 @@ WECOM_API_BASE = env.str("WECOM_API_BASE", default="https://qyapi.weixin.qq.com/
 WECOM_TIMEOUT = env.float("WECOM_TIMEOUT", default=10.0)
 WECOM_BACKOFF_SECONDS = env.float("WECOM_BACKOFF_SECONDS", default=1.0)
 # Parents refreshed at once by one job or command, and the call budget all workers
-# share (WeCom allows 10,000 calls a minute per API; stay well below).
+# share (WeCom allows 10,000 calls a minute and 150,000 an hour per API; stay well below).
 WECOM_CONCURRENCY = env.int("WECOM_CONCURRENCY", default=8)
 WECOM_RATE_PER_MINUTE = env.int("WECOM_RATE_PER_MINUTE", default=3000)
+WECOM_RATE_PER_HOUR = env.int("WECOM_RATE_PER_HOUR", default=100_000)
+# When WeCom answers 45009 (over its limit) every caller pauses for the block's window
+# (60 s for a per-minute limit). Limits in a row are waited out this long before a run
+# gives up and leaves the rest for later: a command within 2 minutes, a job 10 minutes.
+# A web request never waits them out. Not read from the environment: these are promises
+# to staff and operators, not tuning; the tests shorten them.
+WECOM_RATE_LIMIT_PAUSE = 60.0
+WECOM_COMMAND_PATIENCE = 100.0
+WECOM_JOB_PATIENCE = 600.0
 
 # Staff sign-in with WeCom (docs 98151, 98152, 91023): the AgentID of the same self-built app
 # (应用管理 → the app → AgentId). Unset: the login page offers the password form only.

@@ -222,6 +222,15 @@ def stored_parent(wecom) -> ExternalContact:
     return store_parent(wecom, seed())
 
 
+STORED_PARENTS = ("woAAAA", "woBBBB", "woCCCC")
+
+
+@pytest.fixture
+def stored_parents(wecom) -> list[ExternalContact]:
+    """Three parents (STORED_PARENTS) stored by the refresh command."""
+    return [store_parent(wecom, parent_answer(external_userid)) for external_userid in STORED_PARENTS]
+
+
 # -- URLs ----------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from selenium.webdriver.common.by import By
 
 from contacts.models import ExternalContact, RefreshTrigger
-from contacts.services.batch import refresh_many
+from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from tests.browser import save_screenshot, start_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,7 +16,11 @@ PASSWORD = "browser-test-password"
 @pytest.fixture
 def school(sandbox):
     """The simulator's school, stored through the real API (woAAAA among the parents)."""
-    refresh_many(external_userids=sandbox.school.external_userids(include_lost=False), trigger=RefreshTrigger.COMMAND)
+    refresh_concurrently(
+        external_userids=sandbox.school.external_userids(include_lost=False),
+        trigger=RefreshTrigger.COMMAND,
+        policy=RateLimitPolicy.for_command(),
+    )
     assert ExternalContact.objects.filter(external_userid="woAAAA").exists()
     return sandbox
 

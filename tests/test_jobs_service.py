@@ -6,11 +6,19 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from contacts.models import ExternalContact, JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
+from contacts.models import (
+    ExternalContact,
+    JobItem,
+    JobItemStatus,
+    JobKind,
+    JobStatus,
+    PauseReason,
+    RefreshTrigger,
+    SyncJob,
+)
 from contacts.selectors import job_progress
 from contacts.services import jobs
 from contacts.services.jobs import JobAlreadyActive, finish_job_if_done, run_job_chunk, start_job
-from contacts.services.ratelimit import SharedRateLimiter
 from contacts.services.roster import sync_roster
 from contacts.wecom.client import get_client
 
@@ -143,18 +151,18 @@ def test_a_configuration_error_while_refreshing_fails_the_job_and_leaves_the_res
     assert sandbox.stats["calls"]["externalcontact/get"] == 1
 
 
-def test_a_rate_limited_parent_pauses_the_job_and_is_refreshed_after_all(sandbox, monkeypatch):
+def test_a_rate_limited_parent_pauses_the_job_and_is_refreshed_after_all(sandbox, settings):
+    settings.WECOM_RATE_LIMIT_PAUSE = 0.05
     parents = sandbox.school.external_userids(include_lost=False)[:3]
     store(*parents)
     sandbox.set_fault(parents[1], "45009:1")
-    pauses = []
-    monkeypatch.setattr(SharedRateLimiter, "pause", lambda self, seconds: pauses.append(seconds))
 
     job = start_job(kind=JobKind.REFRESH_ALL)
 
-    assert pauses == [60]
     assert job.status == JobStatus.FINISHED
     assert job_progress(job=job).done == 3
+    assert job.paused_until is not None and job.pause_reason == PauseReason.WECOM_LIMIT
+    assert sandbox.stats["errcodes"]["45009"] == 1
 
 
 def test_a_job_is_split_into_chunks_that_claim_each_parent_once(sandbox):

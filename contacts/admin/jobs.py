@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.permissions import staff_name
@@ -19,6 +20,7 @@ from contacts.admin_site import NotAllowed
 from contacts.models import JobKind, JobStatus, SyncJob
 from contacts.selectors import failed_job_items, job_progress, with_job_counts
 from contacts.services.jobs import DEFAULT_STALE_HOURS, JobAlreadyActive, JobNotStarted, start_job
+from contacts.sharedcache import SharedCacheUnavailable
 
 RUN_PERMISSION = "contacts.run_syncjob"
 # Seconds between reloads of an active job's page: often enough to watch it move, rarely
@@ -88,6 +90,7 @@ class SyncJobAdmin(admin.ModelAdmin):
                 "auto_refresh": job.is_active,
                 "refresh_seconds": REFRESH_SECONDS,
                 "waiting_for_worker": job.status == JobStatus.QUEUED,
+                "paused": job.is_paused(now=timezone.now()),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -131,6 +134,9 @@ class SyncJobAdmin(admin.ModelAdmin):
             self.message_user(
                 request, gettext("任务未能加入队列，请联系系统管理员（详见服务器日志）。"), messages.ERROR
             )
+            return HttpResponseRedirect(reverse("admin:contacts_externalcontact_changelist"))
+        except SharedCacheUnavailable as error:
+            self.message_user(request, error.describe(language=get_language()), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:contacts_externalcontact_changelist"))
         self.message_user(
             request, gettext("已发起「%(kind)s」任务，本页显示其进度。") % {"kind": kind_label}, messages.SUCCESS

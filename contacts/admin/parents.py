@@ -54,8 +54,10 @@ from contacts.models import (
 from contacts.privacy import mask_phones_in_data, show_phones
 from contacts.selectors import member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
-from contacts.services.batch import refresh_many
 from contacts.services.changes import ContactChanges
+from contacts.services.ratelimit import CallsHeldBack, clock_time
+from contacts.services.runner import RateLimitPolicy, refresh_concurrently
+from contacts.sharedcache import SharedCacheUnavailable
 from contacts.wecom.errors import WeComError
 
 HISTORY_ROWS = 30
@@ -449,6 +451,9 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         except WeComError as error:
             self._report_failure(request, error)
             return HttpResponseRedirect(change_url)
+        except (CallsHeldBack, SharedCacheUnavailable) as error:
+            self._report_not_done(request, error)
+            return HttpResponseRedirect(change_url)
         reveal = can_see_phones(request)
         summary = result.changes.summary(
             reveal_phones=reveal, names=member_names(userids=result.changes.teacher_userids)
@@ -469,6 +474,11 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             text += " " + gettext("本地数据未改动。")
         self.message_user(request, text, messages.ERROR)
 
+    def _report_not_done(self, request: HttpRequest, error: CallsHeldBack | SharedCacheUnavailable) -> None:
+        """WeCom was not asked: its limit holds calls back, or the shared cache is down."""
+        text = error.describe(language=get_language()) + " " + gettext("本地数据未改动。")
+        self.message_user(request, text, messages.ERROR)
+
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
         if not (can_refresh(request) and self.has_view_permission(request)):
             raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
@@ -481,6 +491,8 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 )
             except WeComError as error:
                 form.add_error("external_userid", self._lookup_error(error))
+            except (CallsHeldBack, SharedCacheUnavailable) as error:
+                form.add_error("external_userid", error.describe(language=get_language()))
             else:
                 found = gettext("已找到并保存「%(name)s」。") if result.created else gettext("已刷新「%(name)s」。")
                 name = parent_label(result.contact, reveal=can_see_phones(request))
@@ -528,19 +540,36 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             if outcome.error:
                 failures.append(f"{outcome.external_userid}: {outcome.error.describe(language=get_language())}")
 
-        summary = refresh_many(
-            external_userids=external_userids, trigger=RefreshTrigger.STAFF, triggered_by=user, on_outcome=note
-        )
+        try:
+            # In the request's own thread: a page waits for no pool, and never for a limit.
+            summary = refresh_concurrently(
+                external_userids=external_userids,
+                trigger=RefreshTrigger.STAFF,
+                policy=RateLimitPolicy.for_staff(),
+                triggered_by=user,
+                concurrency=1,
+                on_outcome=note,
+            )
+        except SharedCacheUnavailable as error:
+            self._report_not_done(request, error)
+            return
         text = gettext("已刷新 %(refreshed)d 位家长，其中 %(changed)d 位有变化，%(failed)d 位失败。") % {
             "refreshed": summary.refreshed,
             "changed": summary.changed + summary.created,
-            "failed": summary.failed + summary.skipped,
+            "failed": summary.failed + summary.left,
         }
-        self.message_user(request, text, messages.ERROR if failures else messages.SUCCESS)
+        self.message_user(request, text, messages.ERROR if failures or summary.left else messages.SUCCESS)
         for failure in failures[:5]:
             self.message_user(request, failure, messages.ERROR)
-        if summary.skipped:
+        if summary.gave_up_on_limits:
             self.message_user(
-                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.skipped}, messages.ERROR
+                request,
+                gettext("企业微信限制了调用频率，其余 %(n)d 位家长未刷新，请在 %(time)s（北京时间）之后再试。")
+                % {"n": summary.left, "time": clock_time(summary.next_try)},
+                messages.ERROR,
+            )
+        elif summary.left:
+            self.message_user(
+                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.left}, messages.ERROR
             )
 

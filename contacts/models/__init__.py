@@ -2,7 +2,7 @@
 
 from contacts.models.audit import AuditAction, AuditEntry
 from contacts.models.callbacks import CallbackEvent, CallbackStatus
-from contacts.models.jobs import JobItem, JobItemStatus, JobKind, JobStatus, SyncJob
+from contacts.models.jobs import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, SyncJob
 from contacts.models.parents import (
     PHONE_INDEX_LENGTH,
     AttributeType,
@@ -57,6 +57,7 @@ __all__ = [
     "JobKind",
     "JobStatus",
     "MemberStatus",
+    "PauseReason",
     "RefreshTrigger",
     "StaffMember",
     "Student",

@@ -4,6 +4,8 @@ A job's work is its items: one per parent. Workers claim items, so several worke
 on several machines split one job and no parent is refreshed twice.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -28,6 +30,11 @@ class JobStatus(models.TextChoices):
 ACTIVE_STATUSES = [JobStatus.QUEUED, JobStatus.DISCOVERING, JobStatus.RUNNING]
 
 
+class PauseReason(models.TextChoices):
+    WECOM_LIMIT = "wecom_limit", _("企业微信频率限制")
+    CALL_BUDGET = "call_budget", _("本系统调用额度已用完")
+
+
 class SyncJob(models.Model):
     kind = models.CharField(_("任务"), max_length=20, choices=JobKind.choices)
     status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -44,6 +51,9 @@ class SyncJob(models.Model):
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     error = models.TextField(_("错误"), blank=True)
+    # Set while the job waits out WeCom's rate limit, for its page; left as it was when the job ends.
+    paused_until = models.DateTimeField(_("暂停至"), null=True, blank=True)
+    pause_reason = models.CharField(_("暂停原因"), max_length=20, choices=PauseReason.choices, blank=True)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "同步任务")
@@ -63,6 +73,10 @@ class SyncJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    def is_paused(self, *, now: dt.datetime) -> bool:
+        """True while the active job waits out a rate limit."""
+        return self.is_active and self.paused_until is not None and self.paused_until > now
 
 
 class JobItemStatus(models.TextChoices):

@@ -6,7 +6,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext
 
 from contacts.models import AuditAction, AuditEntry, ExternalContact, RefreshTrigger
-from contacts.services.refresh import RefreshResult, refresh_contact
+from contacts.services.ratelimit import CallsHeldBack
+from contacts.services.refresh import RefreshResult
+from contacts.services.runner import RateLimitPolicy, RefreshOutcome, refresh_concurrently
+from contacts.sharedcache import SharedCacheUnavailable
 from contacts.wecom.client import WeComClient
 from contacts.wecom.errors import WeComError
 
@@ -52,12 +55,31 @@ def refresh_contact_for_staff(
     action: AuditAction = AuditAction.REFRESH,
     client: WeComClient | None = None,
 ) -> RefreshResult:
-    """Refresh a parent on a staff member's request, and record it whatever the outcome."""
+    """Refresh a parent on a staff member's request, and record it whatever the outcome.
+
+    A run of one parent by the engine, under the staff policy: a web request never waits
+    out WeCom's limits. Raises the parent's WeComError; CallsHeldBack when calls are paused
+    or the budget is spent (it says when to try again); SharedCacheUnavailable when the
+    shared cache does not answer.
+    """
+    outcomes: list[RefreshOutcome] = []
     try:
-        result = refresh_contact(
-            external_userid=external_userid, trigger=RefreshTrigger.STAFF, triggered_by=user, client=client
+        summary = refresh_concurrently(
+            external_userids=[external_userid],
+            trigger=RefreshTrigger.STAFF,
+            policy=RateLimitPolicy.for_staff(),
+            triggered_by=user,
+            client=client,
+            concurrency=1,
+            on_outcome=outcomes.append,
         )
-    except WeComError as error:
+        if outcomes and outcomes[0].result is not None:
+            result = outcomes[0].result
+            record_audit(user=user, action=action, contact=result.contact, outcome=result.changes.summary())
+            return result
+        error = outcomes[0].error if outcomes else summary.stopped_by
+        raise error
+    except (WeComError, CallsHeldBack, SharedCacheUnavailable) as error:
         record_audit(
             user=user,
             action=action,
@@ -66,5 +88,3 @@ def refresh_contact_for_staff(
             outcome=error.describe(),
         )
         raise
-    record_audit(user=user, action=action, contact=result.contact, outcome=result.changes.summary())
-    return result

@@ -16,6 +16,11 @@ A job runs as tasks (django-tasks, see contacts/tasks.py):
 4. The chunk that leaves no pending item marks the job finished, with a conditional
    UPDATE, so exactly once.
 
+When WeCom limits calls the job pauses, and says until when on its page (`paused_until`);
+after WECOM_JOB_PATIENCE of limits in a row it stops as failed, with the reason, and the
+items not refreshed stay pending: nothing is marked failed because of a limit. With the
+shared cache down nothing can be done: the job fails at once, saying what to check.
+
 A worker that dies mid-chunk leaves its items claimed; the job then makes no progress,
 and after STALLED_AFTER a new start of its kind marks it failed instead of being refused.
 """
@@ -34,12 +39,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from contacts.db import one_writer_at_a_time
-from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
+from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
-from contacts.services.batch import RefreshOutcome
 from contacts.services.roster import sync_roster
-from contacts.services.runner import RunSummary, refresh_concurrently
+from contacts.services.runner import Pause, RateLimitPolicy, RefreshOutcome, RunSummary, refresh_concurrently
+from contacts.sharedcache import SharedCacheUnavailable, ensure_shared_cache_available
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import WeComError
 
@@ -82,7 +87,8 @@ def start_job(
     """Record a job and queue it; raises JobAlreadyActive when one of that kind is active.
 
     `stale_hours` applies to refresh_stale only (24 h by default). With the immediate
-    task backend the whole job has run when this returns.
+    task backend the whole job has run when this returns. Raises SharedCacheUnavailable,
+    recording nothing, when the shared cache does not answer: the job could not work.
     """
     kind = JobKind(kind)
     if kind is JobKind.REFRESH_STALE:
@@ -93,6 +99,7 @@ def start_job(
         stale_hours = None
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    ensure_shared_cache_available()
 
     job = _create_job(kind=kind, user=user, stale_hours=stale_hours)
     from contacts.tasks import prepare_sync_job
@@ -140,6 +147,9 @@ def prepare_job(
     except WeComError as error:
         _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
         return
+    except SharedCacheUnavailable as error:
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        raise
     except Exception as exc:
         logger.exception("preparing job %s failed", job_id)
         _end_job(job_id=job_id, status=JobStatus.FAILED, error=_internal_error(exc))
@@ -165,11 +175,14 @@ def run_job_chunk(
     trigger: RefreshTrigger = RefreshTrigger.JOB,
     concurrency: int | None = None,
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
+    policy: RateLimitPolicy | None = None,
 ) -> RunSummary | None:
     """Claim up to `chunk_size` unclaimed items of a running job and refresh their parents.
 
     Returns the run's counts, or None when there was nothing to do. `on_outcome` hears
-    each parent's outcome after it is recorded.
+    each parent's outcome after it is recorded. A client given is used as it is; without
+    one the engine makes its own. `policy`: how long WeCom's limits are waited out, a
+    job's by default.
     """
     job = SyncJob.objects.filter(pk=job_id).select_related("created_by").first()
     if job is None or job.status != JobStatus.RUNNING:
@@ -188,18 +201,25 @@ def run_job_chunk(
         summary = refresh_concurrently(
             external_userids=list(claimed),
             trigger=trigger,
+            policy=policy or RateLimitPolicy.for_job(),
             triggered_by=job.created_by,
-            client=client or get_client(),
+            client=client,
             concurrency=concurrency,
             on_outcome=record,
+            on_pause=lambda pause: _note_pause(job_id=job_id, pause=pause),
         )
+    except SharedCacheUnavailable as error:
+        # Every parent would fail alike: the job fails once, its items stay pending.
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        raise
     except Exception as exc:
         logger.exception("a chunk of job %s failed", job_id)
         _end_job(job_id=job_id, status=JobStatus.FAILED, error=_internal_error(exc))
         return None
     if summary.stopped_by is not None:
-        # Every other parent would fail alike (a configuration error, WeCom down): stop the job.
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=summary.stopped_by.describe())
+        # Every other parent would fail alike (a configuration error, WeCom down), or WeCom
+        # kept limiting calls: stop the job, leaving the rest pending.
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=summary.stop_reason())
     else:
         finish_job_if_done(job_id=job_id)
     return summary
@@ -213,6 +233,7 @@ def run_job_here(
     client: WeComClient | None = None,
     on_prepared: Callable[[SyncJob, int], None] | None = None,
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
+    policy: RateLimitPolicy | None = None,
 ) -> tuple[SyncJob, RunSummary | None]:
     """Run a job to its end in this process, without a worker (commands, a nightly timer).
 
@@ -220,8 +241,9 @@ def run_job_here(
     the admin's job of that kind runs), records every parent's outcome for the job page,
     and its end is what the health check reports. `on_prepared` hears the job and how many
     parents it has once they are listed (the roster read, for sync_school).
+    Raises SharedCacheUnavailable when the shared cache does not answer.
     """
-    client = client or get_client()
+    ensure_shared_cache_available()
     job = _create_job(kind=JobKind(kind), user=None, stale_hours=None)
     prepare_job(job_id=job.pk, client=client, enqueue_chunks=False)
     job.refresh_from_db()
@@ -238,6 +260,7 @@ def run_job_here(
             trigger=RefreshTrigger.COMMAND,
             concurrency=concurrency,
             on_outcome=on_outcome,
+            policy=policy,
         )
         finish_job_if_done(job_id=job.pk)
         job.refresh_from_db()
@@ -328,6 +351,15 @@ def _record_outcome(*, item_id: int, outcome: RefreshOutcome) -> None:
     # Only a pending item: an outcome is written once, whatever happens to the job around it.
     with one_writer_at_a_time():
         JobItem.objects.filter(pk=item_id, status=JobItemStatus.PENDING).update(**fields)
+
+
+def _note_pause(*, job_id: int, pause: Pause) -> None:
+    """Show on the job's page that it waits out WeCom's limit, and until when."""
+    reason = PauseReason.WECOM_LIMIT if pause.by_wecom else PauseReason.CALL_BUDGET
+    with one_writer_at_a_time():
+        SyncJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+            paused_until=pause.until, pause_reason=reason
+        )
 
 
 def _end_job(

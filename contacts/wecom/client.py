@@ -8,7 +8,10 @@ What it takes care of, so that callers need not:
 - transient failures (errcode -1, 6000, 45033, timeouts, refused connections, HTTP 5xx,
   unreadable answers): at most three tries in all, with exponential backoff and jitter;
 - the call budget: with a `rate_limiter` (from_settings builds one from
-  WECOM_RATE_PER_MINUTE), every request but gettoken first waits for its turn;
+  WECOM_RATE_PER_MINUTE and WECOM_RATE_PER_HOUR), every request but gettoken first waits
+  for its turn;
+- the shared cache: every use of it goes through `SharedCache`, so a cache that cannot
+  be reached is one `SharedCacheUnavailable`, never mistaken for a WeCom failure;
 - every failure reaches callers as a `WeComError`. WeCom takes the token and the secret
   in the query string, and requests puts the full URL in its exception messages, so errors
   are built from redacted text only and never chained to the requests exception.
@@ -32,6 +35,8 @@ from django.core.cache.backends.base import BaseCache
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from contacts.sharedcache import SharedCache
 
 from .errors import ErrorKind, WeComError
 from .parsing import ParsedMember, SignInIdentity, parse_identity, parse_member
@@ -122,7 +127,7 @@ class WeComClient:
         self._api_base = api_base.rstrip("/")
         self._timeouts = (min(timeout, MAX_CONNECT_TIMEOUT), timeout)
         self._session = session if session is not None else _session_for(self._api_base, pool_size=pool_size)
-        self._cache = cache
+        self._cache = SharedCache(cache)
         self._sleep = sleep
         self._backoff = max(backoff, 0.0)
         self.rate_limiter = rate_limiter
@@ -142,8 +147,11 @@ class WeComClient:
         self.token_wait = self.lock_timeout + 5.0
 
     @classmethod
-    def from_settings(cls) -> WeComClient:
-        """A client for the app configured in the Django settings, with the shared cache."""
+    def from_settings(cls, *, max_wait: float | None = None) -> WeComClient:
+        """A client for the app configured in the Django settings, with the shared cache.
+
+        `max_wait` bounds how long one call waits for its turn (see SharedRateLimiter).
+        """
         from django.core.cache import cache
 
         from contacts.services.ratelimit import rate_limiter_from_settings
@@ -156,7 +164,7 @@ class WeComClient:
             cache=cache,
             backoff=settings.WECOM_BACKOFF_SECONDS,
             pool_size=max(DEFAULT_POOL_SIZE, settings.WECOM_CONCURRENCY),
-            rate_limiter=rate_limiter_from_settings(cache=cache),
+            rate_limiter=rate_limiter_from_settings(cache=cache, max_wait=max_wait),
         )
 
     # -- public API -------------------------------------------------------------------
@@ -454,9 +462,9 @@ def _session_for(api_base: str, *, pool_size: int) -> requests.Session:
     return session
 
 
-def get_client() -> WeComClient:
-    """A client configured from the Django settings."""
-    return WeComClient.from_settings()
+def get_client(*, max_wait: float | None = None) -> WeComClient:
+    """A client configured from the Django settings; `max_wait` as in WeComClient.from_settings."""
+    return WeComClient.from_settings(max_wait=max_wait)
 
 
 # -- module functions ---------------------------------------------------------------------
