@@ -4,7 +4,8 @@
 in one transaction, and makes no WeCom call, so WeCom gets its answer at once.
 A retried delivery of the same message (same fingerprint) is stored and queued only once.
 
-`process_event` runs in the task and applies the event:
+`process_event` runs in the task and applies the event, with the worker thread's one
+client, so a worker's events share its keep-alive connections to WeCom:
 
 - change_external_contact add/edit: refresh that parent (trigger 企业微信回调);
 - del_external_contact (a teacher deleted the parent), del_follow_user (the parent deleted
@@ -78,7 +79,7 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
     if event is None or event.status != CallbackStatus.RECEIVED:
         return event
     try:
-        outcome = _apply(event=event, client=client)
+        outcome = _apply(event=event, client=client or get_client())
     except Exception:
         # Whatever went wrong, the event must not stay "received" for ever.
         logger.exception("WeCom callback event %s could not be applied", event.pk)
@@ -96,7 +97,7 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
 # -- applying ---------------------------------------------------------------------------------
 
 
-def _apply(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+def _apply(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     if event.event == events.CHANGE_EXTERNAL_CONTACT and event.change_type in events.EXTERNAL_CONTACT_CHANGES:
         if not event.external_userid:
             return Outcome(CallbackStatus.IGNORED, gettext("事件中没有 ExternalUserID。"))
@@ -112,7 +113,7 @@ def _apply(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
     return Outcome(CallbackStatus.IGNORED, gettext("本系统不处理此类事件。"))
 
 
-def _refresh(*, external_userid: str, client: WeComClient | None, lost_is_news: bool = False) -> Outcome:
+def _refresh(*, external_userid: str, client: WeComClient, lost_is_news: bool = False) -> Outcome:
     """Refresh a parent; with `lost_is_news`, a parent no longer connected is an outcome, not a failure."""
     stored = ExternalContact.objects.filter(external_userid=external_userid).first()
     try:
@@ -134,7 +135,7 @@ def _ended_at(event: CallbackEvent) -> dt.datetime:
     return event.received_at
 
 
-def _end_relation(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+def _end_relation(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()
     if contact is None:
         # Unknown here: store the parent as WeCom now describes them, without that teacher.
@@ -164,9 +165,8 @@ def _transfer_failed(*, event: CallbackEvent) -> Outcome:
     return Outcome(CallbackStatus.PROCESSED, text, contact)
 
 
-def _roster_change(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+def _roster_change(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     now = timezone.now()
-    client = client or get_client()
     try:
         if event.change_type == events.DELETE_PARENT:
             change = remove_parent(parent_userid=event.userid, now=now)
