@@ -1,6 +1,7 @@
-"""Background tasks (django-tasks): thin shells over contacts.services.jobs.
+"""Background tasks (django-tasks): thin shells over the services.
 
-Arguments must be JSON: a job's id and the chunk size, never model instances.
+Arguments must be JSON: a job's id and the chunk size, never model instances. Each task
+imports its service when it runs; the services import this module to queue tasks.
 Run them with `python manage.py db_worker` (TASK_BACKEND=database, the default), or
 inline with TASK_BACKEND=immediate.
 """
@@ -12,17 +13,19 @@ import socket
 
 from django_tasks import TaskContext, task
 
-from contacts.services import jobs
-
 
 @task(takes_context=True)
 def prepare_sync_job(context: TaskContext, job_id: int, chunk_size: int) -> None:
-    jobs.prepare_job(job_id=job_id, chunk_size=chunk_size)
+    from contacts.services.jobs import prepare_job
+
+    prepare_job(job_id=job_id, chunk_size=chunk_size)
 
 
 @task(takes_context=True)
 def refresh_sync_job_chunk(context: TaskContext, job_id: int, chunk_size: int) -> dict[str, int] | None:
-    summary = jobs.run_job_chunk(job_id=job_id, chunk_size=chunk_size, worker_id=_worker_id(context))
+    from contacts.services.jobs import run_job_chunk
+
+    summary = run_job_chunk(job_id=job_id, chunk_size=chunk_size, worker_id=_worker_id(context))
     if summary is None:
         return None
     return {"refreshed": summary.refreshed, "failed": summary.failed, "not_tried": summary.skipped}

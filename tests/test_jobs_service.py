@@ -14,7 +14,7 @@ from contacts.services.ratelimit import SharedRateLimiter
 from contacts.services.roster import sync_roster
 from contacts.wecom.client import get_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """Store each WeCom event once, and apply it later in a background task.
 
-`accept_event` runs in the request: it stores the verified event and queues its task
-in one transaction, and makes no WeCom call, so WeCom gets its answer at once.
+`accept_event` runs in the request: it stores the verified event and, once it is committed,
+queues its task. It makes no WeCom call, so WeCom gets its answer at once.
 A retried delivery of the same message (same fingerprint) is stored and queued only once.
 
 `process_event` runs in the task and applies the event, with the worker thread's one
@@ -25,11 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from contacts import tasks
 from contacts.callbacks import events
 from contacts.callbacks.messages import CallbackMessage
 from contacts.callbacks.roster import RosterChange, apply_school_user, remove_parent, remove_student
@@ -52,24 +54,22 @@ class Outcome:
 
 def accept_event(*, message: CallbackMessage) -> CallbackEvent | None:
     """Store a verified event and queue its processing; None for a delivery already stored."""
-    from contacts.tasks import process_callback_event
-
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = CallbackEvent.objects.create(
-                    fingerprint=message.fingerprint,
-                    event=message.event[:64] or message.msg_type[:64],
-                    change_type=message.change_type[:64],
-                    external_userid=message.external_userid[:MAX_ID_LENGTH],
-                    userid=message.userid[:MAX_ID_LENGTH],
-                    created_at_wecom=message.created_at,
-                    payload=message.fields,
-                )
-        except IntegrityError:
-            return None
-        # In the same transaction: the event is never stored without its task, nor queued twice.
-        process_callback_event.enqueue(event_id=event.pk)
+    try:
+        with transaction.atomic():
+            event = CallbackEvent.objects.create(
+                fingerprint=message.fingerprint,
+                event=message.event[:64] or message.msg_type[:64],
+                change_type=message.change_type[:64],
+                external_userid=message.external_userid[:MAX_ID_LENGTH],
+                userid=message.userid[:MAX_ID_LENGTH],
+                created_at_wecom=message.created_at,
+                payload=message.fields,
+            )
+    except IntegrityError:
+        return None
+    # Once stored: a worker never looks for an event it cannot see yet, and a repeated
+    # delivery, refused above, is never queued twice.
+    transaction.on_commit(partial(tasks.process_callback_event.enqueue, event_id=event.pk))
     return event
 
 

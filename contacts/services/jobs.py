@@ -1,6 +1,7 @@
 """Background jobs over many parents: start one, list its parents, refresh them in chunks.
 
-A job runs as tasks (django-tasks, see contacts/tasks.py):
+A job runs as tasks (django-tasks, see contacts/tasks.py), each queued once the
+transaction that asks for it has committed:
 
 1. `start_job` records the job and enqueues its preparation. The database refuses a
    second active job of the same kind (a partial unique constraint), so two staff
@@ -26,6 +27,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -33,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from contacts import tasks
 from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
@@ -95,10 +98,8 @@ def start_job(
         raise ValueError("chunk_size must be at least 1")
 
     job = _create_job(kind=kind, user=user, stale_hours=stale_hours)
-    from contacts.tasks import prepare_sync_job
-
     try:
-        prepare_sync_job.enqueue(job.pk, chunk_size)
+        transaction.on_commit(partial(tasks.prepare_sync_job.enqueue, job.pk, chunk_size))
     except Exception as exc:
         logger.exception("queueing %s failed", job)
         _end_job(
@@ -150,10 +151,8 @@ def prepare_job(
         return
     if not enqueue_chunks:
         return
-    from contacts.tasks import refresh_sync_job_chunk
-
-    for _chunk in range(math.ceil(len(external_userids) / chunk_size)):
-        refresh_sync_job_chunk.enqueue(job_id, chunk_size)
+    chunks = math.ceil(len(external_userids) / chunk_size)
+    transaction.on_commit(partial(_queue_chunks, job_id=job_id, chunk_size=chunk_size, chunks=chunks))
 
 
 def run_job_chunk(
@@ -328,6 +327,11 @@ def _record_outcome(*, item_id: int, outcome: RefreshOutcome) -> None:
     # Only a pending item: an outcome is written once, whatever happens to the job around it.
     with one_writer_at_a_time():
         JobItem.objects.filter(pk=item_id, status=JobItemStatus.PENDING).update(**fields)
+
+
+def _queue_chunks(*, job_id: int, chunk_size: int, chunks: int) -> None:
+    for _chunk in range(chunks):
+        tasks.refresh_sync_job_chunk.enqueue(job_id, chunk_size)
 
 
 def _end_job(
