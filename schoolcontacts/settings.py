@@ -134,6 +134,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://schoolcontact
 
 # Background jobs: the database backend needs no broker (run `manage.py db_worker`);
 # TASK_BACKEND=immediate runs every task inline, for tests and one-process setups.
+# Two queues, each with workers of its own, so that a callback never waits behind a job:
+# "default" for the jobs' chunks, "callbacks" for WeCom's events.
 TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
@@ -141,7 +143,7 @@ TASK_BACKENDS = {
 TASK_BACKEND = env.str("TASK_BACKEND", default="database")
 if TASK_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASK_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not {TASK_BACKEND!r}.")
-TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASK_BACKEND], "QUEUES": ["default"]}}
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASK_BACKEND], "QUEUES": ["default", "callbacks"]}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

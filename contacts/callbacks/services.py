@@ -1,7 +1,8 @@
 """Store each WeCom event once, and apply it later in a background task.
 
 `accept_event` runs in the request: it stores the verified event and, once it is committed,
-queues its task. It makes no WeCom call, so WeCom gets its answer at once.
+queues its task on the "callbacks" queue, whose workers never run jobs, so an event never waits
+behind a whole-school sync. It makes no WeCom call, so WeCom gets its answer at once.
 A retried delivery of the same message (same fingerprint) is stored and queued only once.
 
 `process_event` runs in the task and applies the event, with the worker thread's one
