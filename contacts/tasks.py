@@ -37,6 +37,14 @@ def refresh_sync_job_chunk(context: TaskContext, job_id: int, chunk_size: int) -
     return _counts(run_job_chunk(job_id=job_id, chunk_size=chunk_size, worker_id=_worker_id(context)))
 
 
+@task(takes_context=True, queue_name=JOBS_QUEUE)
+def watch_sync_job(context: TaskContext, job_id: int, chunk_size: int) -> dict[str, int] | None:
+    """Takes back the parents of a worker that died; queued again and again while the job runs."""
+    from contacts.services.jobs import watch_job
+
+    return _counts(watch_job(job_id=job_id, chunk_size=chunk_size, worker_id=_worker_id(context)))
+
+
 def _counts(summary: RunSummary | None) -> dict[str, int] | None:
     """A chunk's counts, kept as the task's result."""
     if summary is None:

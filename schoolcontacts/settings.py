@@ -144,6 +144,11 @@ TASK_BACKEND = env.str("TASK_BACKEND", default="database")
 if TASK_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASK_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not {TASK_BACKEND!r}.")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASK_BACKEND], "QUEUES": ["default", "callbacks"]}}
+# A worker's claim on a job's parents lasts this long and is renewed while the worker lives;
+# the parents of a worker that died are taken back by another within about 1.5 times this.
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=60)
+if JOB_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured(f"JOB_LEASE_SECONDS must be 1 or more, not {JOB_LEASE_SECONDS}.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -179,7 +179,9 @@ def running_job(*external_userids: str) -> SyncJob:
 def test_a_chunk_takes_only_items_nobody_claimed(sandbox):
     parents = sandbox.school.external_userids(include_lost=False)[:4]
     job = running_job(*parents)
-    job.items.filter(external_userid=parents[0]).update(claimed_by="other-worker", claimed_at=timezone.now())
+    job.items.filter(external_userid=parents[0]).update(
+        claimed_by="other-worker", claimed_at=timezone.now(), lease_expires_at=timezone.now() + dt.timedelta(minutes=1)
+    )
 
     summary = run_job_chunk(job_id=job.pk, worker_id="worker-a", chunk_size=2)
 
