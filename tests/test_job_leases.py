@@ -24,6 +24,7 @@ from contacts.services.jobs import (
     watch_job,
 )
 from tests.admin_factories import text_of
+from tests.job_factories import running_job
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,17 +50,15 @@ EXPIRED = -dt.timedelta(seconds=1)
 LIVE = dt.timedelta(minutes=1)
 
 
-def running_job(*external_userids: str) -> SyncJob:
-    job = SyncJob.objects.create(kind=JobKind.REFRESH_ALL, status=JobStatus.RUNNING, started_at=timezone.now())
-    JobItem.objects.bulk_create(JobItem(job=job, external_userid=e) for e in external_userids)
-    return job
-
-
 def held_by(job: SyncJob, external_userids, *, worker_id: str, claimed_ago: dt.timedelta, lease_left: dt.timedelta):
     now = timezone.now()
     job.items.filter(external_userid__in=external_userids).update(
         claimed_by=worker_id, claimed_at=now - claimed_ago, lease_expires_at=now + lease_left, claims=1
     )
+
+
+def left_by_a_dead_worker(job: SyncJob, external_userids) -> None:
+    held_by(job, external_userids, worker_id="dead-worker", claimed_ago=dt.timedelta(minutes=2), lease_left=EXPIRED)
 
 
 def item(job: SyncJob, external_userid: str) -> JobItem:
@@ -69,7 +68,7 @@ def item(job: SyncJob, external_userid: str) -> JobItem:
 def test_a_chunk_takes_back_the_parents_of_a_worker_whose_lease_ran_out(sandbox):
     parents = sandbox.school.external_userids(include_lost=False)[:3]
     job = running_job(*parents)
-    held_by(job, parents[:2], worker_id="dead-worker", claimed_ago=dt.timedelta(minutes=2), lease_left=EXPIRED)
+    left_by_a_dead_worker(job, parents[:2])
 
     summary = run_job_chunk(job_id=job.pk, worker_id="worker-b")
 
@@ -154,7 +153,7 @@ def test_preparing_a_job_queues_its_chunks_and_a_watch_half_a_lease_later(sandbo
 def test_the_watch_takes_back_dead_workers_parents_and_watches_again_until_the_job_ends(sandbox, queue_kept):
     parents = sandbox.school.external_userids(include_lost=False)[:4]
     job = running_job(*parents)
-    held_by(job, parents[:2], worker_id="dead-worker", claimed_ago=dt.timedelta(minutes=2), lease_left=EXPIRED)
+    left_by_a_dead_worker(job, parents[:2])
     held_by(job, parents[2:], worker_id="live-worker", claimed_ago=dt.timedelta(0), lease_left=LIVE)
 
     summary = watch_job(job_id=job.pk, chunk_size=10, worker_id="worker-b")
@@ -176,11 +175,11 @@ def test_the_watch_takes_back_dead_workers_parents_and_watches_again_until_the_j
 
 
 def test_a_job_whose_workers_died_does_not_block_the_nightly_sync(sandbox):
-    dead = running_job("wm1", "wm2")
+    dead = running_job("wm1", "wm2", kind=JobKind.SYNC_SCHOOL)
     # Killed a little more than ABANDONED_AFTER ago: its lease ran out a minute later.
     killed_ago = ABANDONED_AFTER + dt.timedelta(minutes=2)
     started = timezone.now() - killed_ago - dt.timedelta(minutes=1)
-    SyncJob.objects.filter(pk=dead.pk).update(kind=JobKind.SYNC_SCHOOL, created_at=started, started_at=started)
+    SyncJob.objects.filter(pk=dead.pk).update(created_at=started, started_at=started)
     held_by(dead, ["wm1"], worker_id="killed-worker", claimed_ago=killed_ago, lease_left=-killed_ago + LIVE)
 
     job, summary = run_job_here(kind=JobKind.SYNC_SCHOOL, worker_id="nightly")
@@ -218,7 +217,7 @@ def test_a_job_that_just_lost_its_worker_still_blocks_a_start_for_a_few_minutes(
 def test_the_job_page_says_how_many_parents_were_taken_back(sandbox, manager_client):
     parents = sandbox.school.external_userids(include_lost=False)[:3]
     job = running_job(*parents)
-    held_by(job, parents[:2], worker_id="dead-worker", claimed_ago=dt.timedelta(minutes=2), lease_left=EXPIRED)
+    left_by_a_dead_worker(job, parents[:2])
     run_job_chunk(job_id=job.pk, worker_id="worker-b")
 
     page = text_of(manager_client.get(reverse("admin:contacts_syncjob_change", args=[job.pk])))

@@ -6,13 +6,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from contacts.models import ExternalContact, JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
+from contacts.models import ExternalContact, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
 from contacts.selectors import job_progress
 from contacts.services import jobs
 from contacts.services.jobs import JobAlreadyActive, finish_job_if_done, run_job_chunk, start_job
 from contacts.services.ratelimit import SharedRateLimiter
 from contacts.services.roster import sync_roster
 from contacts.wecom.client import get_client
+from tests.job_factories import running_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -168,12 +169,6 @@ def test_a_job_is_split_into_chunks_that_claim_each_parent_once(sandbox):
     assert not job.items.filter(claimed_at__isnull=True).exists()
     assert not job.items.filter(claimed_by="").exists()
     assert sandbox.stats["calls"]["externalcontact/get"] == 10
-
-
-def running_job(*external_userids: str) -> SyncJob:
-    job = SyncJob.objects.create(kind=JobKind.REFRESH_ALL, status=JobStatus.RUNNING, started_at=timezone.now())
-    JobItem.objects.bulk_create(JobItem(job=job, external_userid=e) for e in external_userids)
-    return job
 
 
 def test_a_chunk_takes_only_items_nobody_claimed(sandbox):
