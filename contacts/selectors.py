@@ -166,13 +166,17 @@ FAILURES_SHOWN = 200
 
 @dataclass(frozen=True)
 class JobProgress:
-    """A job's items by outcome; `created` and `changed` are among `done`."""
+    """A job's items by outcome; `created` and `changed` are among `done`.
+
+    `taken_back`: items claimed again after their worker died (its lease ran out).
+    """
 
     total: int
     done: int
     created: int
     changed: int
     failed: int
+    taken_back: int
     left: int
     percent: int
 
@@ -186,6 +190,7 @@ def job_progress(*, job: SyncJob) -> JobProgress:
         created=Count("pk", filter=done & Q(created=True)),
         changed=Count("pk", filter=done & Q(changed=True)),
         failed=Count("pk", filter=failed),
+        taken_back=Count("pk", filter=Q(claims__gt=1)),
     )
     total, finished = counts["total"], counts["done"] + counts["failed"]
     # No items: not listed yet (queued, reading the roster), or a job with nothing to do.

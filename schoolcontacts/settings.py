@@ -169,6 +169,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://schoolcontact
 
 # Background jobs: the database backend needs no broker (run `manage.py db_worker`);
 # TASK_BACKEND=immediate runs every task inline, for tests and one-process setups.
+# Two queues, each with workers of its own, so that a callback never waits behind a job:
+# "default" for the jobs' chunks, "callbacks" for WeCom's events.
 TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
@@ -176,7 +178,12 @@ TASK_BACKENDS = {
 TASK_BACKEND = env.str("TASK_BACKEND", default="database")
 if TASK_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASK_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not {TASK_BACKEND!r}.")
-TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASK_BACKEND], "QUEUES": ["default"]}}
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASK_BACKEND], "QUEUES": ["default", "callbacks"]}}
+# A worker's claim on a job's parents lasts this long and is renewed while the worker lives;
+# the parents of a worker that died are taken back by another within about 1.5 times this.
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=60)
+if JOB_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured(f"JOB_LEASE_SECONDS must be 1 or more, not {JOB_LEASE_SECONDS}.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

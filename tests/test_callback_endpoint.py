@@ -122,7 +122,9 @@ def test_a_repeated_delivery_is_processed_once(stored_parent, wecom, client):
 
 
 def test_the_request_only_stores_and_queues_the_event(stored_parent, wecom, client, settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "callbacks"]}
+    }
     from django_tasks import default_task_backend
 
     calls_before = len(wecom.rsps.calls)
@@ -137,6 +139,7 @@ def test_the_request_only_stores_and_queues_the_event(stored_parent, wecom, clie
     assert stored.status == CallbackStatus.RECEIVED
     [queued] = default_task_backend.results
     assert queued.task.name == "process_callback_event"
+    assert queued.task.queue_name == "callbacks"  # not behind the jobs' chunks
     assert queued.kwargs == {"event_id": stored.pk}
     assert rocky_remark() == "李部长"
 

@@ -131,8 +131,9 @@ def test_managers_see_the_three_start_buttons_on_the_parent_list(manager_client)
     assert page.count('name="csrfmiddlewaretoken"') >= 3
 
 
-def test_starting_a_job_opens_its_page_with_a_message(manager_client, manager):
-    response = manager_client.post(start_url("refresh_all"), follow=True)
+def test_starting_a_job_opens_its_page_with_a_message(manager_client, manager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(start_url("refresh_all"), follow=True)
 
     job = SyncJob.objects.get()
     assert response.redirect_chain == [(job_page(job), 302)]

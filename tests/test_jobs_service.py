@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from contacts.models import (
     ExternalContact,
-    JobItem,
     JobItemStatus,
     JobKind,
     JobStatus,
@@ -21,8 +20,9 @@ from contacts.services import jobs
 from contacts.services.jobs import JobAlreadyActive, finish_job_if_done, run_job_chunk, start_job
 from contacts.services.roster import sync_roster
 from contacts.wecom.client import get_client
+from tests.job_factories import running_job
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -178,16 +178,12 @@ def test_a_job_is_split_into_chunks_that_claim_each_parent_once(sandbox):
     assert sandbox.stats["calls"]["externalcontact/get"] == 10
 
 
-def running_job(*external_userids: str) -> SyncJob:
-    job = SyncJob.objects.create(kind=JobKind.REFRESH_ALL, status=JobStatus.RUNNING, started_at=timezone.now())
-    JobItem.objects.bulk_create(JobItem(job=job, external_userid=e) for e in external_userids)
-    return job
-
-
 def test_a_chunk_takes_only_items_nobody_claimed(sandbox):
     parents = sandbox.school.external_userids(include_lost=False)[:4]
     job = running_job(*parents)
-    job.items.filter(external_userid=parents[0]).update(claimed_by="other-worker", claimed_at=timezone.now())
+    job.items.filter(external_userid=parents[0]).update(
+        claimed_by="other-worker", claimed_at=timezone.now(), lease_expires_at=timezone.now() + dt.timedelta(minutes=1)
+    )
 
     summary = run_job_chunk(job_id=job.pk, worker_id="worker-a", chunk_size=2)
 

@@ -120,16 +120,18 @@ def test_sync_school_gives_up_like_any_command_and_its_job_says_why(sandbox, set
 
 
 def test_a_job_pauses_then_fails_with_the_reason_leaving_its_parents_for_the_next_run(
-    wecom_limits_every_call, settings
+    wecom_limits_every_call, settings, django_capture_on_commit_callbacks
 ):
     settings.WECOM_RATE_LIMIT_PAUSE = 0.1
     settings.WECOM_JOB_PATIENCE = 0.35
     before = wecom_limits_every_call.contact_calls()
 
     started = time.monotonic()
-    job = start_job(kind=JobKind.REFRESH_ALL)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = start_job(kind=JobKind.REFRESH_ALL)
     took = time.monotonic() - started
 
+    job.refresh_from_db()
     assert took < 5
     assert job.status == JobStatus.FAILED
     assert "企业微信持续限制调用频率" in job.error and "[45009]" in job.error

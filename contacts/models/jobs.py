@@ -1,7 +1,9 @@
 """Background jobs over many parents, and each parent's outcome within a job.
 
 A job's work is its items: one per parent. Workers claim items, so several workers
-on several machines split one job and no parent is refreshed twice.
+on several machines split one job and no parent is refreshed twice. A claim is a lease:
+the worker renews it while it lives, and an item whose lease ran out is claimed again
+by another worker (contacts.services.jobs).
 """
 
 import datetime as dt
@@ -91,6 +93,9 @@ class JobItem(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=JobItemStatus.choices, default=JobItemStatus.PENDING)
     claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
     claimed_by = models.CharField(_("领取者"), max_length=128, blank=True)
+    # Null: nobody has claimed the item. In the past: its worker stopped, anyone may take it back.
+    lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
+    claims = models.PositiveSmallIntegerField(_("领取次数"), default=0)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     changed = models.BooleanField(_("有变化"), default=False)
     created = models.BooleanField(_("新家长"), default=False)

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -99,7 +100,8 @@ class WeComClient:
     Methods that hold the token or the secret in a local variable are marked
     sensitive, so Django's error reports show their variables as stars.
 
-    Keep one client for a batch of calls: it holds a keep-alive `requests.Session`.
+    It holds a keep-alive `requests.Session`; the clients `from_settings` makes in one
+    thread share that thread's session, so its connections outlive each client.
     The access token lives in `cache`, so clients in other threads and processes that
     share the cache share the token too.
     """
@@ -156,14 +158,15 @@ class WeComClient:
 
         from contacts.services.ratelimit import rate_limiter_from_settings
 
+        api_base = settings.WECOM_API_BASE.rstrip("/")
         return cls(
             corp_id=settings.WECOM_CORP_ID,
             secret=settings.WECOM_SECRET,
-            api_base=settings.WECOM_API_BASE,
+            api_base=api_base,
             timeout=settings.WECOM_TIMEOUT,
+            session=_session_of_this_thread(api_base, pool_size=max(DEFAULT_POOL_SIZE, settings.WECOM_CONCURRENCY)),
             cache=cache,
             backoff=settings.WECOM_BACKOFF_SECONDS,
-            pool_size=max(DEFAULT_POOL_SIZE, settings.WECOM_CONCURRENCY),
             rate_limiter=rate_limiter_from_settings(cache=cache, max_wait=max_wait),
         )
 
@@ -462,8 +465,34 @@ def _session_for(api_base: str, *, pool_size: int) -> requests.Session:
     return session
 
 
+class _ThreadSession(threading.local):
+    key: tuple[int, str, int] | None = None
+    session: requests.Session | None = None
+
+
+_thread_session = _ThreadSession()
+
+
+def _session_of_this_thread(api_base: str, *, pool_size: int) -> requests.Session:
+    """The calling thread's one keep-alive session to WeCom, made on its first use.
+
+    A worker applies one callback event after another, a web process serves one refresh
+    after another: each would otherwise open a new connection (a TLS handshake) for every
+    single call. A session made for other settings, or in the process before a fork, is
+    closed and replaced.
+    """
+    key = (os.getpid(), api_base, pool_size)
+    if _thread_session.key != key or _thread_session.session is None:
+        if _thread_session.session is not None and _thread_session.key[0] == os.getpid():
+            _thread_session.session.close()
+        _thread_session.session = _session_for(api_base, pool_size=pool_size)
+        _thread_session.key = key
+    return _thread_session.session
+
+
 def get_client(*, max_wait: float | None = None) -> WeComClient:
-    """A client configured from the Django settings; `max_wait` as in WeComClient.from_settings."""
+    """A client configured from the Django settings, on the calling thread's session; `max_wait` as in
+    WeComClient.from_settings."""
     return WeComClient.from_settings(max_wait=max_wait)
 
 
