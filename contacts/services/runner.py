@@ -36,6 +36,7 @@ from django.db import connection
 
 from contacts.models import RefreshTrigger
 from contacts.services.batch import MAX_UNREACHABLE_IN_A_ROW, BatchSummary, RefreshOutcome, storing_failed
+from contacts.services.checked import CheckedRecorder
 from contacts.services.ratelimit import SharedRateLimiter
 from contacts.services.refresh import refresh_contact
 from contacts.wecom.client import WeComClient, get_client
@@ -92,10 +93,13 @@ def refresh_concurrently(
         max_attempts=max(max_attempts, 1),
     )
     threads = min(concurrency or default_concurrency(), run.summary.total)
-    if threads <= 1:
-        run.work()
-    else:
-        run.work_in_pool(threads)
+    try:
+        if threads <= 1:
+            run.work()
+        else:
+            run.work_in_pool(threads)
+    finally:
+        run.checked.flush()
     return run.finish()
 
 
@@ -121,6 +125,8 @@ class _Run:
         self._rate_limited_pause = rate_limited_pause
         self._busy_pause = busy_pause
         self._max_attempts = max_attempts
+        # Unchanged parents: their check times are written together.
+        self.checked = CheckedRecorder()
         limiter = getattr(client, "rate_limiter", None)
         if isinstance(limiter, SharedRateLimiter):
             self._pauser, self._gate = limiter, None
@@ -185,6 +191,7 @@ class _Run:
                 trigger=self._trigger,
                 triggered_by=self._triggered_by,
                 client=self._client,
+                checked=self.checked,
             )
         except WeComError as error:
             self._failed(external_userid, error)
