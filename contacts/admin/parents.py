@@ -37,7 +37,7 @@ from contacts.privacy import show_phones
 from contacts.selectors import search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.batch import refresh_many
-from contacts.services.changes import ContactChanges
+from contacts.services.changes import record_lines
 from contacts.wecom.errors import WeComError
 
 HISTORY_ROWS = 30
@@ -198,7 +198,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "classes": ("collapse",),
                 "fields": (
                     ("state", "state_changed_at"),
-                    ("last_refreshed_at", "last_attempt_at"),
+                    ("last_refreshed_at", "last_changed_at", "last_attempt_at"),
                     ("last_trigger", "last_triggered_by"),
                     "last_error",
                 ),
@@ -222,6 +222,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "state",
         "state_changed_at",
         "last_refreshed_at",
+        "last_changed_at",
         "last_attempt_at",
         "last_trigger",
         "last_triggered_by",
@@ -326,14 +327,15 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
+        # Refreshes that found nothing new leave no record: the history is what happened.
         snapshots = contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS]
         refreshes = [
             {
                 "fetched_at": snapshot.fetched_at,
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
-                "changes": ContactChanges.from_json(snapshot.changes).lines(reveal_phones=reveal_phones)
-                or [gettext("无变化")],
+                "changes": record_lines(changes=snapshot.changes, error=snapshot.error, reveal_phones=reveal_phones),
+                "failed": snapshot.failed,
             }
             for snapshot in snapshots
         ]
@@ -345,6 +347,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
                 "changes": [event.outcome],
+                "failed": False,
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
         ]

@@ -1,4 +1,7 @@
-"""Every answer WeCom gave, read-only; phone numbers masked unless the reader may see them."""
+"""Every refresh worth remembering, read-only: answers that brought a change, and failures.
+
+Phone numbers are masked unless the reader may see them.
+"""
 
 import json
 from typing import Any
@@ -7,13 +10,14 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.permissions import ReadOnlyAdminMixin, can_see_phones, reveal_phones_flag
 from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phone
 from contacts.services.audit import record_audit
-from contacts.services.changes import ContactChanges
+from contacts.services.changes import record_lines
 
 
 def mask_phones_in(value: Any) -> Any:
@@ -29,6 +33,21 @@ def mask_phones_in(value: Any) -> Any:
     return value
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("结果")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [("changed", _("成功")), ("failed", _("失败"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "changed":
+            return queryset.filter(error="")
+        if self.value() == "failed":
+            return queryset.exclude(error="")
+        return queryset
+
+
 class SnapshotList(ChangeList):
     """The list never shows the raw answers, which can be large: do not load them."""
 
@@ -39,11 +58,11 @@ class SnapshotList(ChangeList):
 @admin.register(ContactSnapshot)
 class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("fetched_at", "contact", "trigger", "triggered_by", "changes_display")
-    list_filter = ("trigger",)
+    list_filter = (OutcomeFilter, "trigger")
     list_select_related = ("contact", "triggered_by")
     search_fields = ("contact__external_userid", "contact__name")
     date_hierarchy = "fetched_at"
-    fields = ("contact", "fetched_at", "trigger", "triggered_by", "changes_display", "raw_display")
+    fields = ("contact", "fetched_at", "trigger", "triggered_by", "changes_display", "errcode", "raw_display")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -66,9 +85,11 @@ class ContactSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("变更"))
     def changes_display(self, snapshot: ContactSnapshot) -> str:
         reveal = bool(getattr(snapshot, "reveal_phones", False))
-        return ContactChanges.from_json(snapshot.changes).summary(reveal_phones=reveal)
+        return gettext("；").join(record_lines(changes=snapshot.changes, error=snapshot.error, reveal_phones=reveal))
 
     @admin.display(description=_("企业微信原始返回"))
     def raw_display(self, snapshot: ContactSnapshot):
+        if snapshot.raw is None:
+            return "—"
         raw = snapshot.raw if getattr(snapshot, "reveal_phones", False) else mask_phones_in(snapshot.raw)
         return format_html("<pre class=\"raw-json\">{}</pre>", json.dumps(raw, ensure_ascii=False, indent=2))
