@@ -180,7 +180,7 @@ def refresh_contact(
             changes = ContactChanges(created=created)
             _apply_contact_fields(contact, parsed, changes, now=attempted_at)
             # The same answer as stored (from a parent back in contact, say) is no new evidence.
-            new_answer = contact.answer_hash != fingerprint
+            new_answer = created or fingerprint != (contact.answer_hash or _latest_answer_fingerprint(contact))
             # The rows of a part of the answer that did not change need not even be read.
             same = unchanged_parts(contact.answer_hash, fingerprint)
             contact.answer_hash = fingerprint
@@ -222,6 +222,12 @@ def _locked_parent(external_userid: str) -> ExternalContact | None:
         return ExternalContact.objects.select_for_update().get(external_userid=external_userid)
     except ExternalContact.DoesNotExist:
         return None
+
+
+def _latest_answer_fingerprint(contact: ExternalContact) -> str:
+    """The fingerprint of the parent's latest kept answer, for a parent stored without one."""
+    raw = contact.snapshots.filter(raw__isnull=False).order_by("-pk").values_list("raw", flat=True).first()
+    return answer_fingerprint(raw) if raw is not None else ""
 
 
 def _fields_to_write(changes: ContactChanges) -> list[str]:
