@@ -33,6 +33,10 @@ WECOM_BACKOFF_SECONDS = env.float("WECOM_BACKOFF_SECONDS", default=1.0)
 WECOM_CONCURRENCY = env.int("WECOM_CONCURRENCY", default=8)
 WECOM_RATE_PER_MINUTE = env.int("WECOM_RATE_PER_MINUTE", default=3000)
 
+# Days that refresh records, WeCom's events and finished jobs are kept (0: for ever); the
+# nightly sync and `manage.py purge_history` delete what is older.
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
+
 # WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
 # and /wecom/callback/ answers 404.
 WECOM_CALLBACK_TOKEN = env.str("WECOM_CALLBACK_TOKEN", default="")
