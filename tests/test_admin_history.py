@@ -5,7 +5,7 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contacts.models import ContactSnapshot, ExternalContact, RefreshTrigger
 from contacts.services.refresh import refresh_contact
@@ -267,3 +267,17 @@ def test_an_answer_kept_without_a_stored_change_says_why_it_is_listed(stored_par
     page = text_of(viewer_client.get(parent_url(stored_parent)))
 
     assert history_rows(page)[0][2] == "保存的字段无变化；企业微信的原始返回有不同之处，已保留。"
+
+
+def test_the_history_reads_in_english(stored_parent, viewer_client, wecom):
+    wecom.fails("woAAAA", 84061)
+    with pytest.raises(WeComError):
+        refresh_contact(external_userid="woAAAA", trigger=RefreshTrigger.JOB)
+
+    # The request leaves its language active in this thread: put the default back after it.
+    with translation.override(translation.get_language()):
+        page = text_of(viewer_client.get(parent_url(stored_parent), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Last successful refresh" in history_of(page)
+    assert "Last changed" in history_of(page)
+    assert "Refresh failed: [84061]" in history_rows(page)[0][2]
