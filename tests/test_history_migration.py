@@ -144,3 +144,12 @@ def test_the_migration_runs_forwards_and_back():
     executor.migrate([("contacts", "0009_remove_unchanged_history")])
 
     assert ("contacts", "0009_remove_unchanged_history") in MigrationExecutor(connection).loader.applied_migrations
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage parameter")
+def test_on_postgresql_the_parents_table_leaves_room_for_each_rows_next_version():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [ExternalContact._meta.db_table])
+        [options] = cursor.fetchone()
+
+    assert "fillfactor=50" in options
