@@ -297,3 +297,52 @@ def test_a_run_over_unchanged_parents_reads_each_once_and_writes_their_checks_to
     assert len(queries) == len(ids) + 1
     assert ContactSnapshot.objects.count() == len(ids)
     assert ExternalContact.objects.filter(last_refreshed_at__gte=before, last_trigger=RefreshTrigger.JOB).count() == 6
+
+
+def tables_read(queries: CaptureQueriesContext) -> set[str]:
+    return {
+        table
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT")
+        for table in ("contacts_followuser", "contacts_externalprofileattribute", "contacts_contactphone")
+        if f'FROM "{table}"' in query["sql"]
+    }
+
+
+def test_a_change_of_the_parents_own_fields_reads_no_teacher_or_attribute_rows(stored_parent, wecom, seed_answer):
+    renamed = copy.deepcopy(seed_answer)
+    renamed["external_contact"]["name"] = "李四四"
+    wecom.answers(renamed)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = refresh()
+
+    assert result.changes.fields == {"name": ["李四", "李四四"]}
+    assert tables_read(queries) == {"contacts_contactphone"}  # the school's remark holds phone numbers too
+    assert stored().name == "李四四"
+
+
+def test_a_teachers_change_reads_no_attribute_rows(stored_parent, wecom, seed_answer):
+    changed = copy.deepcopy(seed_answer)
+    changed["follow_user"][1]["remark_mobiles"] = ["13900000000"]
+    wecom.answers(changed)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = refresh()
+
+    assert result.changes.follow_users_changed == {"tommy": {"remark_mobiles": [None, ["13900000000"]]}}
+    assert tables_read(queries) == {"contacts_followuser", "contacts_contactphone"}
+    assert stored().phones.filter(number="13900000000").exists()
+
+
+def test_a_change_of_the_external_profile_reads_only_the_attributes(stored_parent, wecom, seed_answer):
+    changed = copy.deepcopy(seed_answer)
+    changed["external_contact"]["external_profile"]["external_attr"][0]["text"]["value"] = "新文本"
+    wecom.answers(changed)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = refresh()
+
+    assert list(result.changes.fields) == ["external_profile"]
+    assert tables_read(queries) == {"contacts_externalprofileattribute"}
+    assert stored().attributes.get(position=0).text_value == "新文本"
