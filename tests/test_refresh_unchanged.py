@@ -228,12 +228,18 @@ def test_a_parent_stored_without_a_fingerprint_is_stored_whole_once_then_recogni
     assert len(second_time) < len(first_time)
 
 
-def test_a_recorder_writes_many_parents_in_one_update_each_with_its_own_trigger(wecom, seed_answer, admin_user):
-    ids = [f"wo{i:04d}" for i in range(5)]
+def parents_answering_as_stored(wecom, seed_answer: dict, count: int) -> list[str]:
+    """Store `count` parents; WeCom's next answer for each is the one stored."""
+    ids = [f"wo{i:04d}" for i in range(count)]
     for external_userid in ids:
         wecom.answers(another(seed_answer, external_userid))
         refresh(external_userid)
         wecom.answers(another(seed_answer, external_userid))
+    return ids
+
+
+def test_a_recorder_writes_many_parents_in_one_update_each_with_its_own_trigger(wecom, seed_answer, admin_user):
+    ids = parents_answering_as_stored(wecom, seed_answer, 5)
     before = timezone.now()
     recorder = CheckedRecorder(flush_every=1000)
 
@@ -252,11 +258,7 @@ def test_a_recorder_writes_many_parents_in_one_update_each_with_its_own_trigger(
 
 
 def test_a_recorder_writes_by_itself_every_so_many_parents(wecom, seed_answer):
-    ids = [f"wo{i:04d}" for i in range(3)]
-    for external_userid in ids:
-        wecom.answers(another(seed_answer, external_userid))
-        refresh(external_userid)
-        wecom.answers(another(seed_answer, external_userid))
+    ids = parents_answering_as_stored(wecom, seed_answer, 3)
     before = timezone.now()
     recorder = CheckedRecorder(flush_every=2)
 
@@ -282,11 +284,7 @@ def test_a_recorded_check_never_overwrites_a_later_refresh(stored_parent, wecom,
 
 
 def test_a_run_over_unchanged_parents_reads_each_once_and_writes_their_checks_together(wecom, seed_answer):
-    ids = [f"wo{i:04d}" for i in range(6)]
-    for external_userid in ids:
-        wecom.answers(another(seed_answer, external_userid))
-        refresh(external_userid)
-        wecom.answers(another(seed_answer, external_userid))
+    ids = parents_answering_as_stored(wecom, seed_answer, 6)
     before = timezone.now()
 
     with CaptureQueriesContext(connection) as queries:

@@ -10,15 +10,17 @@ PARENT_FILLFACTOR = 50
 
 
 def leave_room_for_updates(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        table = schema_editor.quote_name(apps.get_model("contacts", "ExternalContact")._meta.db_table)
-        schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {PARENT_FILLFACTOR})")
+    _alter_parents_table(apps, schema_editor, f"SET (fillfactor = {PARENT_FILLFACTOR})")
 
 
 def fill_pages_again(apps, schema_editor):
+    _alter_parents_table(apps, schema_editor, "RESET (fillfactor)")
+
+
+def _alter_parents_table(apps, schema_editor, storage: str):
     if schema_editor.connection.vendor == "postgresql":
         table = schema_editor.quote_name(apps.get_model("contacts", "ExternalContact")._meta.db_table)
-        schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+        schema_editor.execute(f"ALTER TABLE {table} {storage}")
 
 
 class Migration(migrations.Migration):
