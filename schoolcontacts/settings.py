@@ -57,6 +57,10 @@ WECOM_OAUTH_BASE = env.str("WECOM_OAUTH_BASE", default="https://open.weixin.qq.c
 # accounts first and links them to members' userids.
 WECOM_LOGIN_CREATE_USERS = env.bool("WECOM_LOGIN_CREATE_USERS", default=True)
 
+# Days that refresh records, WeCom's events and finished jobs are kept (0: for ever); the
+# nightly sync and `manage.py purge_history` delete what is older.
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
+
 # WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
 # and /wecom/callback/ answers 404.
 WECOM_CALLBACK_TOKEN = env.str("WECOM_CALLBACK_TOKEN", default="")

@@ -154,7 +154,7 @@ def test_a_manager_refreshes_a_parent(stored_parent, manager_client, wecom):
     response = manager_client.post(refresh_url(stored_parent), follow=True)
 
     assert shown_messages(response) == [("success", "已从企业微信刷新「李四」：无变化")]
-    assert stored_parent.snapshots.count() == 2
+    assert stored_parent.snapshots.count() == 1  # an unchanged answer adds no record
 
 
 def test_a_manager_looks_up_a_new_parent(manager_client, wecom):

@@ -54,7 +54,7 @@ from contacts.models import (
 from contacts.privacy import mask_phones_in_data, show_phones
 from contacts.selectors import member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
-from contacts.services.changes import ContactChanges
+from contacts.services.changes import ContactChanges, record_lines
 from contacts.services.ratelimit import CallsHeldBack, clock_time
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from contacts.sharedcache import SharedCacheUnavailable
@@ -251,7 +251,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "classes": ("collapse",),
                 "fields": (
                     ("state", "state_changed_at"),
-                    ("last_refreshed_at", "last_attempt_at"),
+                    ("last_refreshed_at", "last_changed_at", "last_attempt_at"),
                     ("last_trigger", "last_triggered_by_name"),
                     "last_error",
                 ),
@@ -271,6 +271,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         "state",
         "state_changed_at",
         "last_refreshed_at",
+        "last_changed_at",
         "last_attempt_at",
         "last_trigger",
         "last_triggered_by_name",
@@ -392,6 +393,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         ]
 
     def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
+        # Refreshes that found nothing new leave no record: the history is what happened.
         snapshots = list(contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS])
         changes = [ContactChanges.from_json(snapshot.changes) for snapshot in snapshots]
         names = member_names(userids=(userid for change in changes for userid in change.teacher_userids))
@@ -400,7 +402,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "fetched_at": snapshot.fetched_at,
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
-                "changes": change.lines(reveal_phones=reveal_phones, names=names) or [gettext("无变化")],
+                "changes": record_lines(
+                    changes=change, error=snapshot.error, reveal_phones=reveal_phones, names=names
+                ),
+                "failed": snapshot.failed,
             }
             for snapshot, change in zip(snapshots, changes, strict=True)
         ]
@@ -412,6 +417,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
                 "changes": [shown_text(event.outcome, reveal=reveal_phones)],
+                "failed": False,
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
         ]

@@ -1,4 +1,7 @@
-"""Every answer WeCom gave, read-only; phone numbers, also those in text, masked unless the reader may see them."""
+"""Every refresh worth remembering, read-only: answers that brought a change, and failures.
+
+Phone numbers, also those typed into text, are masked unless the reader may see them.
+"""
 
 import json
 
@@ -7,6 +10,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.masking import PhoneSearchAuditMixin, parent_label, reveals_phones
@@ -21,7 +25,22 @@ from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phones_in_data
 from contacts.selectors import member_names, search_snapshots
 from contacts.services.audit import record_audit
-from contacts.services.changes import ContactChanges
+from contacts.services.changes import ContactChanges, record_lines
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("结果")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [("changed", _("成功")), ("failed", _("失败"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "changed":
+            return queryset.filter(error="")
+        if self.value() == "failed":
+            return queryset.exclude(error="")
+        return queryset
 
 
 class SnapshotList(ChangeList):
@@ -43,7 +62,7 @@ class SnapshotList(ChangeList):
 @admin.register(ContactSnapshot)
 class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("fetched_at", "contact_display", "trigger", "triggered_by", "changes_display")
-    list_filter = ("trigger",)
+    list_filter = (OutcomeFilter, "trigger")
     list_select_related = ("contact", "triggered_by")
     # The search itself is search_snapshots(); this only turns the search box on.
     search_fields = ("contact__external_userid",)
@@ -51,7 +70,15 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     # A parent page links to all of that parent's refreshes.
     url_filters = ("contact",)
     date_hierarchy = "fetched_at"
-    fields = ("contact_display", "fetched_at", "trigger", "triggered_by_name", "changes_display", "raw_display")
+    fields = (
+        "contact_display",
+        "fetched_at",
+        "trigger",
+        "triggered_by_name",
+        "changes_display",
+        "errcode",
+        "raw_display",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -90,9 +117,12 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         names = getattr(snapshot, "teacher_names", None)
         if names is None:  # the page of one snapshot
             names = member_names(userids=changes.teacher_userids)
-        return changes.summary(reveal_phones=reveals_phones(snapshot), names=names)
+        lines = record_lines(changes=changes, error=snapshot.error, reveal_phones=reveals_phones(snapshot), names=names)
+        return gettext("；").join(lines)
 
     @admin.display(description=_("企业微信原始返回"))
     def raw_display(self, snapshot: ContactSnapshot):
+        if snapshot.raw is None:
+            return "—"
         raw = snapshot.raw if reveals_phones(snapshot) else mask_phones_in_data(snapshot.raw)
         return format_html('<pre class="raw-json">{}</pre>', json.dumps(raw, ensure_ascii=False, indent=2))

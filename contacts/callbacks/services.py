@@ -151,6 +151,8 @@ def _end_relation(*, event: CallbackEvent, client: WeComClient) -> Outcome:
         ended_at=_ended_at(event)
     )
     if ended:
+        # The stored teachers no longer mirror the last answer: the next refresh compares them row by row.
+        ExternalContact.objects.filter(pk=contact.pk).update(answer_hash="")
         text = gettext("%(what)s，该跟进关系已结束（记录保留）。") % {"what": what}
     else:
         text = gettext("%(what)s；本地没有进行中的该跟进关系，无需更新。") % {"what": what}

@@ -73,7 +73,12 @@ class ExternalContact(models.Model):
 
     state = models.CharField(_("状态"), max_length=20, choices=ConnectionState.choices, default=ConnectionState.ACTIVE)
     state_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
-    last_refreshed_at = models.DateTimeField(_("最近成功刷新"), null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(
+        _("最近成功刷新"), null=True, blank=True, help_text=_("最近一次企业微信成功返回这位家长的时间，无论有无变化")
+    )
+    last_changed_at = models.DateTimeField(
+        _("最近变化"), null=True, blank=True, help_text=_("最近一次保存的内容或联系状态发生变化的时间")
+    )
     last_attempt_at = models.DateTimeField(_("最近尝试刷新"), null=True, blank=True)
     last_trigger = models.CharField(_("最近触发方式"), max_length=20, choices=RefreshTrigger.choices, blank=True)
     last_triggered_by = models.ForeignKey(
@@ -86,6 +91,8 @@ class ExternalContact(models.Model):
     )
     last_error = models.TextField(_("最近错误"), blank=True)
     last_errcode = models.IntegerField(_("最近错误码"), null=True, blank=True)
+    # answer_fingerprint() of the answer stored last; empty until a refresh stores one.
+    answer_hash = models.CharField(_("返回内容指纹"), max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -182,7 +189,13 @@ class FollowUserTag(models.Model):
 
 
 class ContactSnapshot(models.Model):
-    """The raw answer of one successful refresh, kept so nothing fetched is ever lost."""
+    """One refresh worth remembering: an answer that differed from the stored one, or a new failure.
+
+    A successful refresh keeps WeCom's raw answer, so nothing fetched is ever lost, and
+    what it changed. A failed one keeps the error (and the change of connection state it
+    caused), without an answer. A refresh that found everything as stored leaves no record:
+    the parent's last_refreshed_at says when it was checked.
+    """
 
     contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="snapshots")
     fetched_at = models.DateTimeField(_("获取时间"), db_index=True)
@@ -195,16 +208,23 @@ class ContactSnapshot(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    raw = models.JSONField(_("企业微信原始返回"))
+    raw = models.JSONField(_("企业微信原始返回"), null=True, blank=True, help_text=_("刷新失败时为空"))
     changes = models.JSONField(_("变更"), default=dict, blank=True)
+    error = models.TextField(_("错误"), blank=True, help_text=_("刷新失败时企业微信的错误及处理建议"))
+    errcode = models.IntegerField(_("错误码"), null=True, blank=True)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "刷新记录")
         verbose_name_plural = pgettext_lazy("many", "刷新记录")
         ordering = ["-fetched_at", "-id"]
+        indexes = [models.Index(fields=["contact", "fetched_at"], name="snapshot_contact_time")]
 
     def __str__(self) -> str:
         return f"{self.contact_id} @ {self.fetched_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
 
 
 PHONE_INDEX_LENGTH = 64

@@ -124,6 +124,25 @@ def _teachers(userids: list[str], names: Mapping[str, str]) -> str:
     return ", ".join(member_label(userid, names.get(userid)) for userid in userids)
 
 
+def record_lines(
+    *,
+    changes: ContactChanges | dict[str, Any] | None,
+    error: str = "",
+    reveal_phones: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """What one refresh record says, one line each: the failure first, then what changed.
+
+    A successful record without a change kept an answer that differed from the stored
+    one only in what is not stored (a field this app does not know yet).
+    """
+    lines = [_("刷新失败：%(error)s") % {"error": error}] if error else []
+    if not isinstance(changes, ContactChanges):
+        changes = ContactChanges.from_json(changes)
+    lines.extend(changes.lines(reveal_phones=reveal_phones, names=names))
+    return lines or [_("保存的字段无变化；企业微信的原始返回有不同之处，已保留。")]
+
+
 def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: str = "") -> str:
     """A parent's field, or with `owner` (a teacher, as shown) a field of that teacher's follow-up."""
     if owner:

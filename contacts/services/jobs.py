@@ -56,6 +56,7 @@ from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
+from contacts.services.retention import purge_expired_history
 from contacts.services.roster import sync_roster
 from contacts.services.runner import Pause, RateLimitPolicy, RefreshOutcome, RunSummary, refresh_concurrently
 from contacts.sharedcache import SharedCacheUnavailable, ensure_shared_cache_available
@@ -306,10 +307,24 @@ def run_job_here(
 
 
 def finish_job_if_done(*, job_id: int) -> bool:
-    """Mark a running job finished when no item is pending; True for the one call that did."""
+    """Mark a running job finished when no item is pending; True for the one call that did.
+
+    The end of a whole-school sync (the nightly job) applies HISTORY_RETENTION_DAYS.
+    """
     if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.PENDING).exists():
         return False
-    return _end_job(job_id=job_id, status=JobStatus.FINISHED, only_from=[JobStatus.RUNNING])
+    finished = _end_job(job_id=job_id, status=JobStatus.FINISHED, only_from=[JobStatus.RUNNING])
+    if finished and SyncJob.objects.filter(pk=job_id, kind=JobKind.SYNC_SCHOOL).exists():
+        _purge_expired_history()
+    return finished
+
+
+def _purge_expired_history() -> None:
+    try:
+        purge_expired_history()
+    except DatabaseError:
+        # The sync itself is done and recorded; the next one tries again.
+        logger.exception("deleting expired history failed")
 
 
 def give_up_stalled_job(*, job: SyncJob, now: dt.datetime | None = None) -> bool:

@@ -47,6 +47,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.bilingual import in_language
 from contacts.models import RefreshTrigger
+from contacts.services.checked import CheckedRecorder
 from contacts.services.ratelimit import MAX_WAIT_IN_A_CALL, CallsHeldBack, SharedRateLimiter, clock_time
 from contacts.services.refresh import RefreshResult, refresh_contact
 from contacts.sharedcache import SharedCacheUnavailable
@@ -211,10 +212,13 @@ def refresh_concurrently(
         on_pause=on_pause,
     )
     threads = min(concurrency or default_concurrency(), run.summary.total)
-    if threads <= 1:
-        run.work()
-    else:
-        run.work_in_pool(threads)
+    try:
+        if threads <= 1:
+            run.work()
+        else:
+            run.work_in_pool(threads)
+    finally:
+        run.checked.flush()
     return run.finish()
 
 
@@ -238,6 +242,8 @@ class _Run:
         self._client = client
         self._on_outcome = on_outcome
         self._on_pause = on_pause
+        # Unchanged parents: their check times are written together.
+        self.checked = CheckedRecorder()
         limiter = getattr(client, "rate_limiter", None)
         if isinstance(limiter, SharedRateLimiter):
             self._limiter, self._gate = limiter, None
@@ -304,6 +310,7 @@ class _Run:
                 trigger=self._trigger,
                 triggered_by=self._triggered_by,
                 client=self._client,
+                checked=self.checked,
             )
         except SharedCacheUnavailable:
             self._put_back(external_userid)

@@ -11,6 +11,8 @@ The field table of the doc is the authority. Rules that follow from it:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,15 @@ _INTEGER_TEXT = re.compile(r"^-?[0-9]{1,15}$")
 MAX_ID_LENGTH = 128
 SMALL_INTEGERS = range(-32768, 32768)
 MAX_ATTRIBUTES = 1000
+# Keys of an answer that say how the call went, not who the parent is: two answers
+# describing the same parent may differ there.
+ANSWER_ENVELOPE_KEYS = frozenset({"errcode", "errmsg", "next_cursor"})
+# The parts of an answer a fingerprint tells apart: external_contact but its external_profile,
+# the external_profile, follow_user, and any other key.
+ANSWER_PARTS = ("contact", "profile", "follow_users", "other")
+_PARTED_KEYS = ANSWER_ENVELOPE_KEYS | {"external_contact", "follow_user"}
+# 64 bits of SHA-256 a part: four of them fill the parent's 64-character column.
+_PART_DIGEST = 16
 
 
 @dataclass(frozen=True)
@@ -212,6 +223,41 @@ def parse_identity(answer: dict[str, Any]) -> SignInIdentity:
     if not (identity.userid or identity.openid or identity.external_userid):
         raise WeComError.malformed(f"{IDENTITY_API}: the answer names neither a userid nor an openid", api=IDENTITY_API)
     return identity
+
+
+def answer_fingerprint(answer: dict[str, Any]) -> str:
+    """A digest of what an answer says about the parent, equal for equal answers whatever their key order.
+
+    Stored with the parent, it recognises an answer identical to the stored one without
+    parsing it or reading the stored rows; it is made of one digest per part of the
+    answer (ANSWER_PARTS), so that a changed answer shows which parts changed. Whatever
+    changes what an answer is stored as (the parser, the columns) must clear the stored
+    fingerprints, so that each parent is stored anew once.
+    """
+    contact = answer.get("external_contact")
+    profile = None
+    if isinstance(contact, dict) and "external_profile" in contact:
+        contact = {key: value for key, value in contact.items() if key != "external_profile"}
+        profile = answer["external_contact"]["external_profile"]
+    other = {key: value for key, value in answer.items() if key not in _PARTED_KEYS}
+    return "".join(_digest(part) for part in (contact, profile, answer.get("follow_user"), other))
+
+
+def unchanged_parts(stored: str, fingerprint: str) -> frozenset[str]:
+    """The ANSWER_PARTS that two fingerprints say are the same; none when the stored one is missing."""
+    if len(stored) != len(fingerprint):
+        return frozenset()
+    return frozenset(
+        name
+        for position, name in enumerate(ANSWER_PARTS)
+        if stored[position * _PART_DIGEST : (position + 1) * _PART_DIGEST]
+        == fingerprint[position * _PART_DIGEST : (position + 1) * _PART_DIGEST]
+    )
+
+
+def _digest(part: Any) -> str:
+    canonical = json.dumps(part, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:_PART_DIGEST]
 
 
 def parse_external_contact(answer: dict[str, Any]) -> ParsedContact:
