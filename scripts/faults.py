@@ -270,8 +270,9 @@ def job_counts(job) -> str:
     job.refresh_from_db()
     progress = job_progress(job=job)
     return (
-        f"status {job.status}, {progress.total} parents: {progress.done} done ({progress.changed} changed), "
-        f"{progress.failed} failed, {progress.pending} left"
+        f"status {job.status}, {progress.total} parents: {progress.done} done ({progress.created} new, "
+        f"{progress.changed} changed), {progress.failed} failed, {progress.left} left"
+        + (f", {progress.taken_back} taken back from a dead worker" if progress.taken_back else "")
     )
 
 
