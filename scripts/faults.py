@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -265,13 +266,16 @@ def job_active(job) -> bool:
 
 
 def job_counts(job) -> str:
+    from contacts.models import JobItemStatus
     from contacts.selectors import job_progress
 
     job.refresh_from_db()
     progress = job_progress(job=job)
+    errcodes = Counter(job.items.filter(status=JobItemStatus.FAILED).values_list("errcode", flat=True))
+    why = ", ".join(f"{count} with errcode {errcode}" for errcode, count in sorted(errcodes.items(), key=str))
     return (
         f"status {job.status}, {progress.total} parents: {progress.done} done ({progress.created} new, "
-        f"{progress.changed} changed), {progress.failed} failed, {progress.left} left"
+        f"{progress.changed} changed), {progress.failed} failed{f' ({why})' if why else ''}, {progress.left} left"
         + (f", {progress.taken_back} taken back from a dead worker" if progress.taken_back else "")
     )
 
