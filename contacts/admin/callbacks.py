@@ -4,12 +4,13 @@ import json
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, linebreaks
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.permissions import ReadOnlyAdminMixin
 from contacts.callbacks.events import change_label, event_label
+from contacts.callbacks.outcomes import outcome_text
 from contacts.models import CallbackEvent
 
 OUTCOME_LIST_LENGTH = 80
@@ -36,7 +37,7 @@ class CallbackEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ("received_at", "created_at_wecom", "processed_at"),
         ("event_display", "change_type_display", "status"),
         ("contact_display", "external_userid", "userid"),
-        "outcome",
+        "outcome_full_display",
         "payload_display",
         "fingerprint",
     )
@@ -50,7 +51,7 @@ class CallbackEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "contact_display",
         "external_userid",
         "userid",
-        "outcome",
+        "outcome_full_display",
         "payload_display",
         "fingerprint",
     )
@@ -77,7 +78,12 @@ class CallbackEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("处理结果"))
     def outcome_display(self, event: CallbackEvent) -> str:
-        return Truncator(event.outcome).chars(OUTCOME_LIST_LENGTH)
+        return Truncator(outcome_text(event)).chars(OUTCOME_LIST_LENGTH)
+
+    @admin.display(description=_("处理结果"))
+    def outcome_full_display(self, event: CallbackEvent):
+        # A roster change and the refreshes it caused are one line each.
+        return linebreaks(outcome_text(event), autoescape=True)
 
     @admin.display(description=_("事件内容"))
     def payload_display(self, event: CallbackEvent):

@@ -18,12 +18,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language, gettext
+from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
 from contacts.admin.permissions import ReadOnlyAdminMixin, can_refresh, can_see_phones, reveal_phones_flag
 from contacts.callbacks.events import change_label
+from contacts.callbacks.outcomes import outcome_text
 from contacts.callbacks.selectors import history_events
 from contacts.models import (
     AuditAction,
@@ -35,9 +37,11 @@ from contacts.models import (
 )
 from contacts.privacy import show_phones
 from contacts.selectors import search_contacts, with_teacher_count
-from contacts.services.audit import record_audit, refresh_contact_for_staff
+from contacts.services.audit import record_audit, refresh_contact_for_staff, refresh_result
 from contacts.services.batch import refresh_many
 from contacts.services.changes import ContactChanges
+from contacts.services.refresh import looks_like_external_userid
+from contacts.texts import error_text
 from contacts.wecom.errors import WeComError
 
 HISTORY_ROWS = 30
@@ -146,6 +150,23 @@ class LookupForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "size": 40, "autocomplete": "off"}),
     )
 
+    def clean_external_userid(self) -> str:
+        value = self.cleaned_data["external_userid"].strip()
+        if not looks_like_external_userid(value):
+            # Most likely a name typed in the wrong box: the parent list's search finds names.
+            search_url = reverse("admin:contacts_externalcontact_changelist") + "?" + urlencode({"q": value})
+            raise forms.ValidationError(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    gettext("「%(value)s」不是 external_userid：它只由字母、数字和 _-@. 组成，例如 wmXXXXXXXX。")
+                    % {"value": value},
+                    search_url,
+                    gettext("在家长列表中搜索「%(value)s」（姓名、学生姓名、备注或手机号）") % {"value": value},
+                ),
+                code="not_an_external_userid",
+            )
+        return value
+
 
 @admin.register(ExternalContact)
 class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -200,7 +221,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     ("state", "state_changed_at"),
                     ("last_refreshed_at", "last_attempt_at"),
                     ("last_trigger", "last_triggered_by"),
-                    "last_error",
+                    "last_error_display",
                 ),
             },
         ),
@@ -225,7 +246,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_attempt_at",
         "last_trigger",
         "last_triggered_by",
-        "last_error",
+        "last_error_display",
     )
 
     # -- permissions: read-only, refresh is separate ------------------------------------
@@ -290,6 +311,10 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def subscriber_tag_ids_display(self, contact: ExternalContact) -> str:
         return ", ".join(contact.subscriber_tag_ids or [])
 
+    @admin.display(description=_("最近错误"))
+    def last_error_display(self, contact: ExternalContact) -> str:
+        return error_text(contact.last_failure, legacy=contact.last_error) or self.get_empty_value_display()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, unquote(object_id))
         extra_context = extra_context or {}
@@ -344,7 +369,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fetched_at": event.received_at,
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
-                "changes": [event.outcome],
+                "changes": outcome_text(event).splitlines(),
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
         ]
@@ -393,7 +418,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(change_url)
 
     def _report_failure(self, request: HttpRequest, error: WeComError) -> None:
-        text = gettext("刷新失败：%(error)s") % {"error": error.describe(language=get_language())}
+        text = gettext("刷新失败：%(error)s") % {"error": error.for_reader()}
         if error.not_connected:
             text += " " + gettext("已标记为“已无联系”，本地数据已保留。")
         else:
@@ -405,7 +430,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            external_userid = form.cleaned_data["external_userid"].strip()
+            external_userid = form.cleaned_data["external_userid"]
             try:
                 result = refresh_contact_for_staff(
                     external_userid=external_userid, user=request.user, action=AuditAction.LOOKUP
@@ -429,7 +454,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return gettext("企业微信中没有这个 external_userid，请核对后再试。")
         if error.errcode == 84061:
             return gettext("学校与这位家长已无联系（家长已删除学校或被移出），企业微信不再提供其信息。")
-        return error.describe(language=get_language())
+        return error.for_reader()
 
     # -- bulk action ------------------------------------------------------------------------
 
@@ -453,10 +478,10 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 action=AuditAction.REFRESH,
                 contact=outcome.result.contact if outcome.result else None,
                 external_userid=outcome.external_userid,
-                outcome=outcome.error.describe() if outcome.error else outcome.result.changes.summary(),
+                result=refresh_result(outcome),
             )
             if outcome.error:
-                failures.append(f"{outcome.external_userid}: {outcome.error.describe(language=get_language())}")
+                failures.append(f"{outcome.external_userid}: {outcome.error.for_reader()}")
 
         summary = refresh_many(
             external_userids=external_userids, trigger=RefreshTrigger.STAFF, triggered_by=user, on_outcome=note

@@ -84,6 +84,9 @@ class ExternalContact(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The last failure as WeComError.as_record(), shown in the reader's language.
+    last_failure = models.JSONField(_("最近错误"), null=True, blank=True)
+    # Text written before failures were stored as records; shown for those rows only.
     last_error = models.TextField(_("最近错误"), blank=True)
     last_errcode = models.IntegerField(_("最近错误码"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

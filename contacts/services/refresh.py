@@ -32,7 +32,7 @@ from contacts.models import (
 from contacts.privacy import normalize_phone
 from contacts.services.changes import ContactChanges
 from contacts.wecom.client import WeComClient, get_client
-from contacts.wecom.errors import ErrorKind, WeComError
+from contacts.wecom.errors import INVALID_EXTERNAL_USERID, WeComError
 from contacts.wecom.parsing import ParsedAttribute, ParsedContact, ParsedFollowUser, parse_external_contact
 
 logger = logging.getLogger(__name__)
@@ -78,17 +78,16 @@ class RefreshResult:
         return self.changes.created
 
 
+def looks_like_external_userid(text: str) -> bool:
+    return bool(_EXTERNAL_USERID.match(text))
+
+
 def normalize_external_userid(external_userid: str) -> str:
     """The id as WeCom spells it, or a WeComError saying why it cannot be one."""
     cleaned = (external_userid or "").strip()
-    if not _EXTERNAL_USERID.match(cleaned):
+    if not looks_like_external_userid(cleaned):
         raise WeComError(
-            f"{cleaned[:40]!r} is not a valid external_userid",
-            kind=ErrorKind.PERMANENT,
-            meaning_zh="external_userid 格式不正确",
-            meaning_en="malformed external_userid",
-            hint_zh="external_userid 由字母、数字和 _-@. 组成，例如 wmXXXX，请核对后再试。",
-            hint_en="An external_userid is letters, digits and _-@. only (e.g. wmXXXX); check it.",
+            f"{cleaned[:40]!r} is not a valid external_userid", reason=INVALID_EXTERNAL_USERID, detail=cleaned[:40]
         )
     return cleaned
 
@@ -132,6 +131,7 @@ def refresh_contact(
             contact.last_attempt_at = attempted_at
             contact.last_trigger = trigger
             contact.last_triggered_by = triggered_by
+            contact.last_failure = None
             contact.last_error = ""
             contact.last_errcode = None
             if _save_parent(contact, created=created):
@@ -156,7 +156,8 @@ def _record_failure(*, external_userid: str, error: WeComError, attempted_at: An
     """Note the failed attempt on a stored parent; an id never stored stays unstored."""
     update: dict[str, Any] = {
         "last_attempt_at": attempted_at,
-        "last_error": error.describe(),
+        "last_failure": error.as_record(),
+        "last_error": "",
         "last_errcode": error.errcode,
     }
     contacts = ExternalContact.objects.filter(external_userid=external_userid)

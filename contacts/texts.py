@@ -1,0 +1,76 @@
+"""Texts kept as a code and its values, and put into words only when read, in the reader's language.
+
+What happened to a job, a callback event or a staff member's refresh is stored as data,
+`{"code": "stalled", "minutes": 30}`, the way the admin's own LogEntry keeps its change
+message, and never as a sentence in the language of whoever caused it. A `TextCatalogue`
+holds one kind of text: each code with its Chinese source text, marked for translation,
+or a function for a text that needs more than a format string.
+
+A value is shown as it is, unless it is a dict naming what it holds:
+
+- `{"error": <WeComError record>}`: the error, its meaning and what to do;
+- `{"changes": <ContactChanges JSON>}`: what a refresh changed (phones masked);
+- `{"code": ...}`: another text of the same catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.utils.translation import gettext
+
+from contacts.services.changes import ContactChanges
+from contacts.wecom.errors import WeComError
+
+Message = dict[str, Any]
+Render = Callable[[Mapping[str, Any]], str]
+
+
+def error_text(record: Mapping[str, Any] | None, *, legacy: str = "") -> str:
+    """A stored WeComError record in the reader's language; `legacy` is the text of rows written before records."""
+    if record:
+        return WeComError.from_record(dict(record)).for_reader()
+    return legacy
+
+
+def error_value(error: WeComError) -> dict[str, Any]:
+    return {"error": error.as_record()}
+
+
+def changes_value(changes: ContactChanges) -> dict[str, Any]:
+    return {"changes": changes.as_json()}
+
+
+class TextCatalogue:
+    def __init__(self, texts: Mapping[str, str | Render]) -> None:
+        self._texts = dict(texts)
+
+    def message(self, code: str, **values: Any) -> Message:
+        """A text to store; an unknown code fails here, where it is written, not where it is read."""
+        if code not in self._texts:
+            raise KeyError(f"no text {code!r} in this catalogue")
+        return {"code": code, **values}
+
+    def render(self, message: Mapping[str, Any]) -> str:
+        text = self._texts.get(message.get("code", ""))
+        values = {name: self._value(value) for name, value in message.items() if name != "code"}
+        if text is None:
+            # Written by a newer version, or a code since removed: show what there is.
+            return " ".join(str(value) for value in (message.get("code", ""), *values.values()) if value)
+        if callable(text):
+            return text(values)
+        return gettext(text) % values if values else gettext(text)
+
+    def render_lines(self, messages: Iterable[Mapping[str, Any]]) -> str:
+        return "\n".join(self.render(message) for message in messages)
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            if "error" in value:
+                return error_text(value["error"])
+            if "changes" in value:
+                return ContactChanges.from_json(value["changes"]).summary()
+            if "code" in value:
+                return self.render(value)
+        return value
