@@ -182,3 +182,15 @@ def test_the_link_to_all_refreshes_lists_only_this_parents(stored_parent, viewer
     assert len(shown) == 2
     assert {snapshot.contact_id for snapshot in shown} == {stored_parent.pk}
     assert other.snapshots.count() == 1
+
+
+def test_a_refresh_record_is_titled_by_its_parent_and_beijing_time(stored_parent, viewer_client):
+    snapshot = stored_parent.snapshots.get()
+    ContactSnapshot.objects.filter(pk=snapshot.pk).update(fetched_at=dt.datetime(2026, 11, 29, 12, 45, tzinfo=dt.UTC))
+
+    page = text_of(viewer_client.get(reverse("admin:contacts_contactsnapshot_change", args=[snapshot.pk])))
+
+    assert "<title>李四 · 2026-11-29 20:45 |" in page
+    assert "<h2>李四 · 2026-11-29 20:45</h2>" in page
+    assert f"{stored_parent.pk} @" not in page
+    assert "12:45" not in page

@@ -6,6 +6,7 @@ WeCom did not send is stored as NULL ("not visible to this app"), never as "".
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -205,7 +206,8 @@ class ContactSnapshot(models.Model):
         ordering = ["-fetched_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.contact_id} @ {self.fetched_at:%Y-%m-%d %H:%M}"
+        # The page title: the parent and the time in the school's time zone, as every other page shows it.
+        return f"{self.contact} · {timezone.localtime(self.fetched_at):%Y-%m-%d %H:%M}"
 
 
 PHONE_INDEX_LENGTH = 64
