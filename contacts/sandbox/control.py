@@ -62,6 +62,7 @@ def _info(sandbox: SandboxServer) -> Reply:
         corp_id=sandbox.corp_id,
         school=school.name,
         parents=school.parent_count,
+        composition=school.composition(),
         students=school.student_count,
         classes=len(school.class_ids()),
         staff=len(school.staff_userids()),
