@@ -65,6 +65,12 @@ class TextCatalogue:
     def render_lines(self, messages: Iterable[Mapping[str, Any]]) -> str:
         return "\n".join(self.render(message) for message in messages)
 
+    def stored_text(self, stored: Mapping[str, Any] | list | None, *, legacy: str = "") -> str:
+        """A stored message, or a list of them one per line; `legacy` is the text of rows written before codes."""
+        if not stored:
+            return legacy
+        return self.render_lines(stored) if isinstance(stored, list) else self.render(stored)
+
     def _value(self, value: Any) -> Any:
         if isinstance(value, Mapping):
             if "error" in value:

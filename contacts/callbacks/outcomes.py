@@ -50,6 +50,4 @@ OUTCOMES = TextCatalogue(
 
 def outcome_text(event: CallbackEvent) -> str:
     """What became of the event, one line per step, in the reader's language."""
-    if event.result:
-        return OUTCOMES.render_lines(event.result)
-    return event.outcome
+    return OUTCOMES.stored_text(event.result, legacy=event.outcome)

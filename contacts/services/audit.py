@@ -29,9 +29,7 @@ def refresh_result(outcome: RefreshOutcome) -> Message:
 
 def audit_result_text(entry: AuditEntry) -> str:
     """The entry's result in the reader's language."""
-    if entry.result:
-        return AUDIT_RESULTS.render(entry.result)
-    return entry.outcome
+    return AUDIT_RESULTS.stored_text(entry.result, legacy=entry.outcome)
 
 
 def record_audit(

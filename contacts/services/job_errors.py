@@ -22,6 +22,4 @@ JOB_ERRORS = TextCatalogue(
 
 def job_error_text(job: SyncJob) -> str:
     """Why the job failed, in the reader's language; empty when it did not."""
-    if job.failure:
-        return JOB_ERRORS.render(job.failure)
-    return job.error
+    return JOB_ERRORS.stored_text(job.failure, legacy=job.error)
