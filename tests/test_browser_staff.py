@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from contacts.models import ExternalContact, RefreshTrigger, SyncJob
 from contacts.services.batch import refresh_many
@@ -149,6 +150,8 @@ def test_a_parent_administrator_confirms_a_whole_school_sync_and_follows_it(
     save_screenshot(browser, "sync-confirmation")
 
     browser.find_element(By.CSS_SELECTOR, "#content-main input[type=submit]").click()
+    # The test settings run the whole job inside that POST: wait for the job page it leads to.
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".job-progress"))
 
     job = SyncJob.objects.get()
     assert browser.current_url.endswith(f"/admin/contacts/syncjob/{job.pk}/change/")
