@@ -1,7 +1,8 @@
-"""Read-only queries about stored parents."""
+"""Read-only queries about stored parents, staff and jobs."""
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -10,8 +11,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import (
+    TEACHING_TYPES,
     ContactPhone,
+    ContactSnapshot,
     Department,
+    DepartmentType,
     ExternalContact,
     FollowUser,
     Guardian,
@@ -20,10 +24,15 @@ from contacts.models import (
     JobItemStatus,
     JobKind,
     JobStatus,
+    StaffMember,
     SyncJob,
+    member_label,
 )
 from contacts.models.jobs import ACTIVE_STATUSES
-from contacts.privacy import normalize_phone
+from contacts.privacy import PHONE_RUN_PATTERN, has_digits, phone_search_digits
+
+# Eleven digits: a mobile, or a landline with its area code.
+WHOLE_PHONE_DIGITS = 11
 
 
 def stored_external_userids(*, stale_for: dt.timedelta | None = None) -> list[str]:
@@ -56,13 +65,29 @@ def with_teacher_count(contacts: QuerySet[ExternalContact]) -> QuerySet[External
     return contacts.annotate(teacher_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
 
 
-def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QuerySet[ExternalContact]:
+def text_contains(field: str, term: str, *, may_search_phones: bool) -> Q:
+    """`field` (a text people typed) contains `term`.
+
+    Without the phone permission, a term with digits is not looked for in a text that may hold a
+    phone number: finding a parent there would tell the digits the reader sees masked. The text
+    is still found by its other words, and a text without a phone by its digits too.
+    """
+    found = Q(**{f"{field}__icontains": term})
+    if may_search_phones or not has_digits(term):
+        return found
+    return found & ~Q(**{f"{field}__regex": PHONE_RUN_PATTERN})
+
+
+def search_contacts(
+    *, contacts: QuerySet[ExternalContact], term: str, may_search_phones: bool
+) -> QuerySet[ExternalContact]:
     """Parents matching what staff typed in the search box.
 
     An exact external_userid is answered from its unique index alone. Otherwise the
     term is looked for in the name, the school's remark, the unionid, a teacher's
-    userid or remark, the name of a child on the school roster, and (as a whole
-    number) the phone numbers.
+    userid or remark, and the name of a child on the school roster. Only staff who may
+    see phone numbers find parents by a phone: a whole number, or four digits or more of
+    one, in the stored phones and in the texts (see `text_contains`).
     """
     term = term.strip()
     if not term:
@@ -71,25 +96,73 @@ def search_contacts(*, contacts: QuerySet[ExternalContact], term: str) -> QueryS
     if exact.exists():
         return exact
 
+    def text(field: str) -> Q:
+        return text_contains(field, term, may_search_phones=may_search_phones)
+
     teachers = FollowUser.objects.filter(contact=OuterRef("pk"))
     matches = (
-        Q(name__icontains=term)
-        | Q(subscriber_remark__icontains=term)
+        text("name")
+        | text("subscriber_remark")
         | Q(unionid=term)
         | Exists(teachers.filter(userid=term))
-        | Exists(teachers.filter(remark__icontains=term))
+        | Exists(teachers.filter(text("remark")))
         | Exists(
             Guardianship.objects.filter(
+                text("student__name"),
                 guardian__external_userid=OuterRef("external_userid"),
                 gone_at__isnull=True,
-                student__name__icontains=term,
             )
         )
     )
-    phone = normalize_phone(term)
-    if phone.isdigit() and len(phone) >= 5:
-        matches |= Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number=phone))
+    digits = phone_search_digits(term) if may_search_phones else ""
+    if digits:
+        matches |= Exists(ContactPhone.objects.filter(_phone_number_matches(digits), contact=OuterRef("pk")))
     return contacts.filter(matches)
+
+
+def _phone_number_matches(digits: str) -> Q:
+    # A whole mobile or landline is found through the index; a fragment is looked for within the numbers.
+    if len(digits) >= WHOLE_PHONE_DIGITS:
+        return Q(number=digits)
+    return Q(number__contains=digits)
+
+
+def search_snapshots(
+    *, snapshots: QuerySet[ContactSnapshot], term: str, may_search_phones: bool
+) -> QuerySet[ContactSnapshot]:
+    """The refreshes of the parents a search of the parent list would find."""
+    if not term.strip():
+        return snapshots
+    parents = search_contacts(contacts=ExternalContact.objects.all(), term=term, may_search_phones=may_search_phones)
+    return snapshots.filter(contact__in=parents)
+
+
+# -- staff ---------------------------------------------------------------------------------------
+
+
+def member_names(*, userids: Iterable[str]) -> dict[str, str]:
+    """The names of the members among `userids` whose name the roster sync read (one query)."""
+    wanted = set(userids)
+    if not wanted:
+        return {}
+    named = StaffMember.objects.filter(userid__in=wanted, name__isnull=False).exclude(name="")
+    return dict(named.values_list("userid", "name"))
+
+
+def member_label_of(*, userid: str) -> str:
+    """A member as pages show them: "罗凯 (rocky)", or the userid alone while no name is known."""
+    return member_label(userid, member_names(userids=[userid]).get(userid))
+
+
+def classes_taught(*, userid: str) -> QuerySet[Department]:
+    """The classes on the roster a member heads or teaches (department_admins of type 3 or 4)."""
+    return Department.objects.filter(
+        type=DepartmentType.CLASS,
+        gone_at__isnull=True,
+        admins__userid=userid,
+        admins__type__in=TEACHING_TYPES,
+        admins__gone_at__isnull=True,
+    ).distinct()
 
 
 def last_finished_job(*, kind: JobKind = JobKind.SYNC_SCHOOL) -> SyncJob | None:
@@ -103,13 +176,17 @@ FAILURES_SHOWN = 200
 
 @dataclass(frozen=True)
 class JobProgress:
-    """A job's items by outcome; `created` and `changed` are among `done`."""
+    """A job's items by outcome; `created` and `changed` are among `done`.
+
+    `taken_back`: items claimed again after their worker died (its lease ran out).
+    """
 
     total: int
     done: int
     created: int
     changed: int
     failed: int
+    taken_back: int
     left: int
     percent: int
 
@@ -123,6 +200,7 @@ def job_progress(*, job: SyncJob) -> JobProgress:
         created=Count("pk", filter=done & Q(created=True)),
         changed=Count("pk", filter=done & Q(changed=True)),
         failed=Count("pk", filter=failed),
+        taken_back=Count("pk", filter=Q(claims__gt=1)),
     )
     total, finished = counts["total"], counts["done"] + counts["failed"]
     # No items: not listed yet (queued, reading the roster), or a job with nothing to do.

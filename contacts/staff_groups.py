@@ -1,9 +1,12 @@
-"""The two staff groups a school admin assigns people to.
+"""The three staff groups (roles) a school admin assigns people to.
 
-查看家长 (view parents): read parents, their children and teachers' remarks, refresh history,
+学校管理员 (school administrators, called 家长管理员 until migration 0007 renamed the group, its
+members kept): everything staff can do: read parents, refresh from WeCom,
+look up new parents, start the whole-school sync and bulk refreshes, see full phones.
+查看家长 (the office): read every parent, their children and teachers' remarks, refresh history,
 job progress and the WeCom events received; phones masked.
-家长管理员 (parent administrators): also refresh from WeCom, look up new parents, start the
-whole-school sync and bulk refreshes, see full phones.
+教师 (a teacher): read parents, their children and teachers' remarks and refresh history; phones
+masked; no jobs, no WeCom events. A member signing in with WeCom for the first time gets this role.
 
 They are created by a migration and brought up to date after every `migrate`
 (post_migrate), so a permission added later reaches existing installations; a
@@ -13,22 +16,24 @@ permission a school removed from a group by hand is not added back unless it is 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
+ADMIN = "学校管理员"
 VIEWER = "查看家长"
-MANAGER = "家长管理员"
-READ = [
+TEACHER = "教师"
+
+TEACHER_READ = [
     "view_externalcontact",
     "view_followuser",
     "view_followusertag",
     "view_externalprofileattribute",
     "view_contactsnapshot",
-    "view_syncjob",
     "view_department",
     "view_student",
     "view_guardianship",
-    "view_callbackevent",
+    "view_staffmember",
 ]
+READ = [*TEACHER_READ, "view_syncjob", "view_callbackevent"]
 MANAGE = [*READ, "refresh_externalcontact", "view_phone_numbers", "run_syncjob"]
-GROUPS = {VIEWER: READ, MANAGER: MANAGE}
+GROUPS = {ADMIN: MANAGE, VIEWER: READ, TEACHER: TEACHER_READ}
 
 
 def ensure_staff_groups(*, apps=global_apps, using: str = "default") -> None:
@@ -41,3 +46,14 @@ def ensure_staff_groups(*, apps=global_apps, using: str = "default") -> None:
         group, _created = Group.objects.using(using).get_or_create(name=name)
         wanted = Permission.objects.using(using).filter(content_type__app_label="contacts", codename__in=codenames)
         group.permissions.add(*wanted)
+
+
+def ensure_staff_groups_in_migration(apps, schema_editor) -> None:
+    """ensure_staff_groups() as a migration's RunPython step, with the migration's historical models."""
+    app_config = apps.get_app_config("contacts")
+    # create_permissions() skips apps without a models module; historical apps have none.
+    app_config.models_module = True
+    try:
+        ensure_staff_groups(apps=apps, using=schema_editor.connection.alias)
+    finally:
+        app_config.models_module = None

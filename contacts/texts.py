@@ -1,7 +1,7 @@
 """Texts kept as a code and its values, and put into words only when read, in the reader's language.
 
 What happened to a job, a callback event or a staff member's refresh is stored as data,
-`{"code": "stalled", "minutes": 30}`, the way the admin's own LogEntry keeps its change
+`{"code": "abandoned", "minutes": 5}`, the way the admin's own LogEntry keeps its change
 message, and never as a sentence in the language of whoever caused it. A `TextCatalogue`
 holds one kind of text: each code with its Chinese source text, marked for translation,
 or a function for a text that needs more than a format string.
@@ -9,7 +9,11 @@ or a function for a text that needs more than a format string.
 A value is shown as it is, unless it is a dict naming what it holds:
 
 - `{"error": <WeComError record>}`: the error, its meaning and what to do;
-- `{"changes": <ContactChanges JSON>}`: what a refresh changed (phones masked);
+- `{"held_back": {"until": <epoch seconds>, "by_wecom": bool}}`: calls held back by WeCom's
+  limits or this app's budget, and from when (in Beijing time) to try again;
+- `{"cache_unavailable": <the cache error's type>}`: the shared cache down, what to check;
+- `{"changes": <ContactChanges JSON>, "names": {userid: name}}`: what a refresh changed (phones
+  masked), its teachers by the names they had then;
 - `{"code": ...}`: another text of the same catalogue.
 """
 
@@ -18,9 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.utils.translation import gettext
+from django.conf import settings
+from django.utils.translation import get_language, gettext
 
+from contacts.bilingual import in_language
 from contacts.services.changes import ContactChanges
+from contacts.services.ratelimit import CallsHeldBack
+from contacts.sharedcache import UNAVAILABLE, SharedCacheUnavailable
 from contacts.wecom.errors import WeComError
 
 Message = dict[str, Any]
@@ -38,8 +46,26 @@ def error_value(error: WeComError) -> dict[str, Any]:
     return {"error": error.as_record()}
 
 
-def changes_value(changes: ContactChanges) -> dict[str, Any]:
-    return {"changes": changes.as_json()}
+def problem_value(problem: WeComError | CallsHeldBack | SharedCacheUnavailable) -> dict[str, Any]:
+    """Why something could not be done: WeCom's error, calls held back by WeCom's limits, or the shared cache down."""
+    if isinstance(problem, CallsHeldBack):
+        return {"held_back": {"until": problem.until, "by_wecom": problem.by_wecom}}
+    if isinstance(problem, SharedCacheUnavailable):
+        return {"cache_unavailable": problem.cause_name}
+    return error_value(problem)
+
+
+def reader_language() -> str:
+    """The language of the page being served; the settings' one in a command."""
+    return get_language() or settings.LANGUAGE_CODE
+
+
+def changes_value(changes: ContactChanges, *, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What a refresh changed; `names`, the teachers' names by userid when it was stored, to show them by name."""
+    value: dict[str, Any] = {"changes": changes.as_json()}
+    if names:
+        value["names"] = dict(names)
+    return value
 
 
 class TextCatalogue:
@@ -75,8 +101,16 @@ class TextCatalogue:
         if isinstance(value, Mapping):
             if "error" in value:
                 return error_text(value["error"])
+            if "held_back" in value:
+                held = value["held_back"]
+                # The time is the stored instant, put in Beijing time now.
+                return CallsHeldBack(until=float(held["until"]), by_wecom=bool(held["by_wecom"])).describe(
+                    language=reader_language()
+                )
+            if "cache_unavailable" in value:
+                return in_language(UNAVAILABLE, language=reader_language())
             if "changes" in value:
-                return ContactChanges.from_json(value["changes"]).summary()
+                return ContactChanges.from_json(value["changes"]).summary(names=value.get("names"))
             if "code" in value:
                 return self.render(value)
         return value

@@ -22,6 +22,10 @@ os.environ.update(
     WECOM_CALLBACK_TOKEN="test-callback-token",  # noqa: S106 - a test value, asserted never to leak
     WECOM_CALLBACK_AES_KEY="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
     TASK_BACKEND="immediate",
+    WECOM_AGENT_ID="1000002",
+    WECOM_LOGIN_BASE="https://login.wecom.test",
+    WECOM_OAUTH_BASE="https://open.wecom.test",
+    WECOM_LOGIN_CREATE_USERS="on",
 )
 
 from schoolcontacts.settings import *  # noqa: F403

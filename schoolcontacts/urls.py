@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from contacts.callbacks.views import wecom_callback
+from contacts.signin.views import wecom_sign_in, wecom_sign_in_callback
 from contacts.views import health
 
 urlpatterns = [
@@ -10,5 +11,7 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("wecom/callback/", wecom_callback, name="wecom_callback"),
+    path("signin/wecom/", wecom_sign_in, name="wecom_sign_in"),
+    path("signin/wecom/callback/", wecom_sign_in_callback, name="wecom_sign_in_callback"),
     path("admin/", admin.site.urls),
 ]

@@ -1,22 +1,28 @@
 """Benchmark: refresh parents against the WeCom simulator and print what it costs.
 
-    python scripts/bench.py                       # what `make bench` runs
-    python scripts/bench.py --parents 500 --big 0 # a quick look
+    python scripts/bench.py                        # what `make bench` runs: SQLite and PostgreSQL
+    python scripts/bench.py --parents 500 --big 0  # a quick look
+    python scripts/bench.py --database sqlite      # one database only
 
-Each measurement runs in a fresh process on a freshly flushed database (a SQLite file
-in a temporary folder, or --database-url), against the simulator in its own process
-with --latency-ms per answer, and reports:
+The simulator runs in its own process and answers every call after --latency-ms. For each
+database (a SQLite file in a temporary folder; a PostgreSQL database of its own, emptied),
+each measurement is a fresh process calling `refresh_contacts` with the parents' ids:
 
-- parents per second, and the ratio to the ideal N x latency / concurrency;
-- SQL queries per parent (every statement of every thread, counted as executed);
-- WeCom calls per parent and gettoken calls (one access token for all);
-- the peak resident memory of the refreshing process.
+- first sync: N parents never stored before, at concurrency 8;
+- unchanged re-sync: the same N, nothing changed at WeCom, at concurrency 8 and 32;
+- 5% changed: a teacher's remark edited "in WeCom" for every 20th parent, then a re-sync;
+- a plain loop beside it, in the same run against the same simulator: a sequential loop that
+  fetches each parent with requests and stores the raw answer and its follow users in one table
+  each (what a school's own script with an SDK would do), over the first --plain parents;
+- a rate-limited run: 900 parents with a budget of 600 calls a minute, counted where WeCom
+  counts (the simulator): the busiest minute of the clock and the busiest 60 seconds;
+- the big run: --big parents synced, then re-synced unchanged: the database's growth and the
+  refreshing process's peak memory.
 
-The rate limiter is part of the product, not of the machinery measured: the
-concurrency runs set WECOM_RATE_PER_MINUTE above what they can reach, and one run of
-900 parents with a budget of 600 calls a minute shows the limiter holding it back,
-counted where WeCom would count: the most calls the simulator saw in one minute of the
-clock (the limiter's window) and in any 60 seconds.
+CPU is the refreshing process's user + system time, measured around the refresh only (not
+Django's start-up), divided by the parents. The concurrency-32 run also reads the CPU time of
+the simulator and of the database server from /proc: on two shared cores, that says which of
+the three bounds the run.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,8 +41,15 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 CORP_ID = "wwbenchschool0001"
 SECRET = "bench-app-secret"  # noqa: S105 - the simulator's, for this run only
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/schoolcontacts_bench"
+UNLIMITED = 10**9
+LIMITED_RATE = 600
+LIMITED_PARENTS = 900
+CHANGED_EVERY = 20  # 5%
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -52,7 +66,8 @@ def base_env(database_url: str, api_base: str) -> dict[str, str]:
         "SECRET_KEY": "bench-only-" + "k" * 50,
         "SECURE_SSL_REDIRECT": "off",
         "DATABASE_URL": database_url,
-        "CACHE_URL": "locmemcache://",
+        # The production cache: the rate limiter and the token cost what they cost there.
+        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/10"),
         "TASK_BACKEND": "immediate",
         "LOG_LEVEL": "WARNING",
         "WECOM_CORP_ID": CORP_ID,
@@ -68,53 +83,98 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
 
-def start_simulator(*, port: int, parents: int, latency_ms: int, env: dict[str, str]) -> subprocess.Popen:
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "wecom_sandbox",
-            "--port",
-            str(port),
-            "--parents",
-            str(parents),
-            "--latency-ms",
-            str(latency_ms),
-            "--corp-id",
-            CORP_ID,
-            "--secret",
-            SECRET,
-        ],
-        env={**env, "DEBUG": "on"},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
+# -- the simulator ---------------------------------------------------------------------------
+
+
+class Simulator:
+    def __init__(self, *, parents: int, latency_ms: int, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.api_base = f"http://127.0.0.1:{self.port}/cgi-bin"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "wecom_sandbox",
+                "--port",
+                str(self.port),
+                "--parents",
+                str(parents),
+                "--latency-ms",
+                str(latency_ms),
+                "--corp-id",
+                CORP_ID,
+                "--secret",
+                SECRET,
+            ],
+            env={**env, "DEBUG": "on"},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                self._control("GET", "info").raise_for_status()
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.process.kill()
+        raise SystemExit("The WeCom simulator did not start.")
+
+    def _control(self, method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, f"http://127.0.0.1:{self.port}/sandbox/{path}", timeout=10, **kwargs)
+
+    def stats(self, *, reset: bool = False) -> dict:
+        answer = self._control("DELETE" if reset else "GET", "stats")
+        answer.raise_for_status()
+        return answer.json()
+
+    def edit_remark(self, external_userid: str, userid: str, remark: str) -> None:
+        self._control("POST", f"contacts/{external_userid}/follow_users/{userid}", json={"remark": remark})
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far, from /proc (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
         try:
-            requests.get(f"http://127.0.0.1:{port}/sandbox/info", timeout=1).raise_for_status()
-            return simulator
-        except requests.RequestException:
-            time.sleep(0.1)
-    simulator.kill()
-    raise SystemExit("The WeCom simulator did not start.")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
 
 
-def simulator_stats(port: int, *, reset: bool = False) -> dict:
-    answer = requests.request("DELETE" if reset else "GET", f"http://127.0.0.1:{port}/sandbox/stats", timeout=5)
-    answer.raise_for_status()
-    return answer.json() if answer.content else {}
+def postgres_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
 
 
-def measure(*, env: dict[str, str], port: int, school_size: int, parents: int, concurrency: int, rate: int) -> dict:
-    manage(env, "flush", "--noinput")
-    simulator_stats(port, reset=True)
+# -- one measured run, in a fresh process ---------------------------------------------------
+
+
+def measure(
+    *, env: dict[str, str], simulator: Simulator, school_size: int, parents: int, concurrency: int, rate: int
+) -> dict:
+    simulator.stats(reset=True)
+    clear_cache(env)
     run_env = {
         **env,
         "WECOM_CONCURRENCY": str(concurrency),
         "WECOM_RATE_PER_MINUTE": str(rate),
         "BENCH_SCHOOL_SIZE": str(school_size),
     }
+    database = postgres_pids() if env["DATABASE_URL"].startswith("postgres") else []
+    others_before = cpu_seconds([simulator.process.pid]), cpu_seconds(database)
     done = subprocess.run(
         [sys.executable, __file__, "--measure", str(parents)],
         env=run_env,
@@ -124,15 +184,16 @@ def measure(*, env: dict[str, str], port: int, school_size: int, parents: int, c
         text=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    stats = simulator_stats(port)
+    stats = simulator.stats()
     result.update(
         concurrency=concurrency,
         rate=rate,
         wecom_calls=stats["total"],
         gettoken=stats["gettoken"],
-        max_in_flight=stats["max_in_flight"],
         busiest_minute=stats["busiest_clock_minute"],
         busiest_60s=stats["busiest_60_seconds"],
+        simulator_cpu=cpu_seconds([simulator.process.pid]) - others_before[0],
+        database_cpu=cpu_seconds(database) - others_before[1],
     )
     return result
 
@@ -149,7 +210,6 @@ def measured_run(parents: int) -> None:
     from django.core.management import call_command
     from django.db.backends.signals import connection_created
 
-    from contacts.models import ExternalContact
     from contacts.sandbox.school import build_school
 
     counter_lock = threading.Lock()
@@ -167,6 +227,8 @@ def measured_run(parents: int) -> None:
     school = build_school(parents=int(os.environ["BENCH_SCHOOL_SIZE"]), seed=1)
     external_userids = school.external_userids(include_lost=False)[:parents]
     output = StringIO()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     try:
         call_command("refresh_contacts", *external_userids, stdout=output, stderr=output)
@@ -174,83 +236,282 @@ def measured_run(parents: int) -> None:
     except SystemExit:
         failed = output.getvalue().count("FAILED")
     seconds = time.perf_counter() - started
-    stored = ExternalContact.objects.count()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
                 "parents": len(external_userids),
-                "stored": stored,
                 "failed": failed,
                 "seconds": seconds,
+                "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
                 "queries": queries[0],
-                "peak_mib": peak_kib / 1024,
+                "peak_mib": usage.ru_maxrss / 1024,
             }
         )
     )
 
 
-def report_line(result: dict, latency_ms: int) -> str:
-    ideal = result["parents"] * latency_ms / 1000 / result["concurrency"]
-    rate = "off" if result["rate"] == UNLIMITED else f"{result['rate']}/min"
-    return (
-        f"| {result['parents']:>6} | {result['concurrency']:>2} | {rate:>12} | {result['seconds']:7.1f} s "
-        f"| {result['parents'] / result['seconds']:7.1f} | {ideal / result['seconds']:5.0%} "
-        f"| {result['queries'] / result['parents']:5.1f} | {result['wecom_calls'] / result['parents']:4.2f} "
-        f"| {result['gettoken']} | {result['max_in_flight']:>2} "
-        f"| {result['busiest_minute']} / {result['busiest_60s']} | {result['peak_mib']:6.1f} MiB "
-        f"| {result['stored']} stored, {result['failed']} failed |"
+def clear_cache(env: dict[str, str]) -> None:
+    """Each run starts with no token and no rate-limit counts left by the one before."""
+    import redis
+
+    if env["CACHE_URL"].startswith("redis"):
+        redis.Redis.from_url(env["CACHE_URL"]).flushdb()
+
+
+# -- the plain loop -------------------------------------------------------------------------
+
+PLAIN_TABLES = (
+    "CREATE TABLE IF NOT EXISTS plain_contact (external_userid TEXT PRIMARY KEY, answer TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS plain_follow_user (external_userid TEXT NOT NULL, userid TEXT NOT NULL, "
+    "remark TEXT, description TEXT, createtime BIGINT, tags TEXT, PRIMARY KEY (external_userid, userid))",
+)
+
+
+def plain_run(parents: int) -> None:
+    """In a fresh process: the plain sequential loop over the first `parents` parents."""
+    import resource
+
+    from contacts.sandbox.school import build_school
+
+    external_userids = build_school(parents=int(os.environ["BENCH_SCHOOL_SIZE"]), seed=1).external_userids(
+        include_lost=False
+    )[:parents]
+    database_url, api = os.environ["DATABASE_URL"], os.environ["WECOM_API_BASE"]
+    if database_url.startswith("sqlite"):
+        db = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        mark = "?"
+    else:
+        import psycopg
+
+        db = psycopg.connect(database_url)
+        mark = "%s"
+    for statement in PLAIN_TABLES:
+        db.execute(statement)
+    db.commit()
+    upsert = (
+        f"INSERT INTO plain_contact VALUES ({mark}, {mark}) "  # noqa: S608 - placeholders only
+        "ON CONFLICT (external_userid) DO UPDATE SET answer = excluded.answer"
+    )
+    clear = f"DELETE FROM plain_follow_user WHERE external_userid = {mark}"  # noqa: S608
+    insert = f"INSERT INTO plain_follow_user VALUES ({', '.join([mark] * 6)})"  # noqa: S608
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    started = time.perf_counter()
+    http = requests.Session()
+    token = http.get(f"{api}/gettoken", params={"corpid": CORP_ID, "corpsecret": SECRET}, timeout=10).json()
+    for external_userid in external_userids:
+        answer = http.get(
+            f"{api}/externalcontact/get",
+            params={"access_token": token["access_token"], "external_userid": external_userid},
+            timeout=10,
+        ).json()
+        contact = answer["external_contact"]
+        cursor = db.cursor()
+        cursor.execute(upsert, (external_userid, json.dumps(contact, ensure_ascii=False)))
+        cursor.execute(clear, (external_userid,))
+        for follow in answer.get("follow_user", []):
+            cursor.execute(
+                insert,
+                (
+                    external_userid,
+                    follow["userid"],
+                    follow.get("remark"),
+                    follow.get("description"),
+                    follow.get("createtime"),
+                    json.dumps(follow.get("tags", []), ensure_ascii=False),
+                ),
+            )
+        db.commit()
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {"parents": len(external_userids), "seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime - cpu_before}
+        )
     )
 
 
-HEADER = (
-    "| parents | conc. | rate limit | time | parents/s | of ideal | SQL/parent | WeCom calls/parent "
-    "| gettoken | max in flight | busiest clock minute / 60 s | peak memory | result |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+def measure_plain(*, env: dict[str, str], school_size: int, parents: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--plain-run", str(parents)],
+        env={**env, "BENCH_SCHOOL_SIZE": str(school_size)},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- databases ------------------------------------------------------------------------------
+
+
+def database_bytes(database_url: str) -> int:
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    import psycopg
+
+    with psycopg.connect(database_url) as db:
+        db.execute("CHECKPOINT")
+        return db.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def empty_postgres(database_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = database_url.rsplit("/", 1)[-1]
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as db:
+        db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def ms_per_parent(result: dict) -> float:
+    return 1000 * result["cpu"] / result["parents"]
+
+
+def of_ideal(result: dict, latency_ms: int) -> float:
+    return result["parents"] * latency_ms / 1000 / result["concurrency"] / result["seconds"]
+
+
+def run_line(name: str, result: dict, latency_ms: int) -> str:
+    return (
+        f"| {name} | {result['parents']:,} | {result['concurrency']} | {result['seconds']:.1f} s "
+        f"| {of_ideal(result, latency_ms):.0%} | {ms_per_parent(result):.2f} ms "
+        f"| {result['queries'] / result['parents']:.2f} | {result['wecom_calls'] / result['parents']:.2f} "
+        f"| {result['gettoken']} | {result['peak_mib']:.0f} MiB | {result['failed']} |"
+    )
+
+
+RUN_HEADER = (
+    "| run | parents | concurrency | time | of ideal | CPU/parent | SQL/parent | WeCom calls/parent | gettoken "
+    "| peak memory | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
-# A budget the rate-limited run must exceed, so that the limiter has to hold it back.
-LIMITED_RATE = 600
-LIMITED_PARENTS = 900
-UNLIMITED = 10**9
+
+
+def bench_database(*, label: str, database_url: str, simulator: Simulator, options, school_size: int) -> dict:
+    from contacts.sandbox.school import build_school
+
+    env = base_env(database_url, simulator.api_base)
+    manage(env, "migrate", "--noinput", "-v0")
+    latency, parents = options.latency_ms, options.parents
+    run = dict(env=env, simulator=simulator, school_size=school_size, rate=UNLIMITED)
+    results: dict[str, dict] = {}
+    print(f"\n## {label}\n\n{RUN_HEADER}", flush=True)
+
+    def record(name: str, result: dict) -> None:
+        results[name] = result
+        print(run_line(name, result, latency), flush=True)
+
+    record("first sync", measure(**run, parents=parents, concurrency=options.concurrency))
+    record("unchanged re-sync", measure(**run, parents=parents, concurrency=options.concurrency))
+    external_userids = build_school(parents=school_size, seed=1).external_userids(include_lost=False)[:parents]
+    changed = external_userids[::CHANGED_EVERY]
+    stamp = int(time.time())
+    for external_userid in changed:
+        follow = requests.get(
+            f"{simulator.api_base}/externalcontact/get",
+            params={"access_token": _token(simulator), "external_userid": external_userid},
+            timeout=10,
+        ).json()["follow_user"][0]
+        simulator.edit_remark(external_userid, follow["userid"], f"{follow.get('remark') or ''}·{stamp}")
+    record("5% changed", measure(**run, parents=parents, concurrency=options.concurrency))
+    record("unchanged, concurrency 32", measure(**run, parents=parents, concurrency=32))
+    wide = results["unchanged, concurrency 32"]
+    limited = measure(**{**run, "rate": LIMITED_RATE}, parents=LIMITED_PARENTS, concurrency=options.concurrency)
+    plain_first = measure_plain(env=env, school_size=school_size, parents=options.plain)
+    plain_again = measure_plain(env=env, school_size=school_size, parents=options.plain)
+
+    big = None
+    if options.big:
+        manage(env, "flush", "--noinput", "-v0")
+        record("big: first sync", measure(**run, parents=options.big, concurrency=options.concurrency))
+        before = database_bytes(database_url)
+        record("big: unchanged re-sync", measure(**run, parents=options.big, concurrency=options.concurrency))
+        big = {"growth": database_bytes(database_url) - before, "peak": results["big: unchanged re-sync"]["peak_mib"]}
+
+    plain_ms = ms_per_parent(plain_first), ms_per_parent(plain_again)
+    print(
+        f"\nPlain sequential loop over {plain_first['parents']:,} parents: {plain_ms[0]:.2f} ms CPU per parent "
+        f"(first), {plain_ms[1]:.2f} ms (again); {plain_first['seconds']:.1f} s."
+    )
+    wall = wide["seconds"]
+    print(
+        f"Concurrency 32, unchanged: {of_ideal(wide, latency):.0%} of the ideal. CPU used, in cores of 2: "
+        f"the app {wide['cpu'] / wall:.2f}, the simulator {wide['simulator_cpu'] / wall:.2f}, "
+        f"the database server {wide['database_cpu'] / wall:.2f}."
+    )
+    print(
+        f"Rate limit {LIMITED_RATE}/min, {LIMITED_PARENTS} parents: {limited['seconds']:.1f} s; busiest minute of "
+        f"the clock {limited['busiest_minute']}, busiest 60 s {limited['busiest_60s']}."
+    )
+    if big:
+        print(
+            f"{options.big:,} parents re-synced unchanged: the database grew by {big['growth'] / 1024:.0f} KiB; "
+            f"peak memory {big['peak']:.0f} MiB."
+        )
+    unchanged = results["unchanged re-sync"]
+    print(
+        f"Against the plain loop: unchanged {ms_per_parent(unchanged) / plain_ms[1]:.2f}x its CPU per parent, "
+        f"changed (first sync) {ms_per_parent(results['first sync']) / plain_ms[0]:.2f}x.",
+        flush=True,
+    )
+    return results
+
+
+def _token(simulator: Simulator) -> str:
+    answer = requests.get(
+        f"{simulator.api_base}/gettoken", params={"corpid": CORP_ID, "corpsecret": SECRET}, timeout=10
+    )
+    return answer.json()["access_token"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parents", type=int, default=2000)
-    parser.add_argument("--big", type=int, default=20000, help="parents of the memory run; 0 skips it")
+    parser.add_argument("--big", type=int, default=20000, help="parents of the growth and memory run; 0 skips it")
+    parser.add_argument("--plain", type=int, default=500, help="parents of the plain loop (it runs one at a time)")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8, help="the default WECOM_CONCURRENCY")
-    parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", POSTGRES_URL))
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--plain-run", dest="plain_run", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.measure:
         measured_run(options.measure)
         return
+    if options.plain_run:
+        plain_run(options.plain_run)
+        return
 
-    port = free_port()
+    databases = options.database or ["sqlite", "postgresql"]
     with tempfile.TemporaryDirectory(prefix="schoolcontacts-bench-") as folder:
-        database_url = options.database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        env = base_env(database_url, f"http://127.0.0.1:{port}/cgi-bin")
-        manage(env, "migrate", "--noinput", "-v0")
-        # Lost and unsubscribed parents have no detail to fetch: a school this much larger has enough.
+        sqlite_url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         school_size = max(options.parents, options.big, LIMITED_PARENTS) * 6 // 5
-        simulator = start_simulator(port=port, parents=school_size, latency_ms=options.latency_ms, env=env)
+        simulator = Simulator(parents=school_size, latency_ms=options.latency_ms, env=base_env(sqlite_url, ""))
+        print(f"WeCom simulator latency {options.latency_ms} ms; ideal = parents x latency / concurrency")
         try:
-            runs = [
-                dict(parents=options.parents, concurrency=1, rate=UNLIMITED),
-                dict(parents=options.parents, concurrency=options.concurrency, rate=UNLIMITED),
-                dict(parents=LIMITED_PARENTS, concurrency=options.concurrency, rate=LIMITED_RATE),
-            ]
-            if options.big:
-                runs.append(dict(parents=options.big, concurrency=options.concurrency, rate=UNLIMITED))
-            print(f"WeCom simulator latency {options.latency_ms} ms; database {database_url.split(':')[0]}")
-            print(HEADER)
-            for run in runs:
-                result = measure(env=env, port=port, school_size=school_size, **run)
-                print(report_line(result, options.latency_ms), flush=True)
+            for database in databases:
+                if database == "sqlite":
+                    url = sqlite_url
+                else:
+                    empty_postgres(options.postgres_url)
+                    url = options.postgres_url
+                label = "SQLite" if database == "sqlite" else "PostgreSQL"
+                bench_database(
+                    label=label, database_url=url, simulator=simulator, options=options, school_size=school_size
+                )
         finally:
-            simulator.terminate()
-            simulator.wait(timeout=10)
+            simulator.stop()
 
 
 if __name__ == "__main__":

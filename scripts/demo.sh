@@ -23,6 +23,10 @@ export WECOM_CORP_ID=wwdemoschool0001
 export WECOM_SECRET=demo-app-secret
 export WECOM_API_BASE=http://127.0.0.1:${SANDBOX_PORT}/cgi-bin
 export WECOM_TIMEOUT=5
+# Sign-in with WeCom: the simulator plays WeCom's login pages and accepts this AgentID.
+export WECOM_AGENT_ID=1000002
+export WECOM_LOGIN_BASE=http://127.0.0.1:${SANDBOX_PORT}
+export WECOM_OAUTH_BASE=http://127.0.0.1:${SANDBOX_PORT}
 # The simulator signs and encrypts the events it sends with the same secrets as the app.
 export WECOM_CALLBACK_TOKEN=demo-callback-token
 export WECOM_CALLBACK_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
@@ -32,10 +36,13 @@ export WECOM_CALLBACK_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
 "$PY" manage.py wecom_sandbox --port "$SANDBOX_PORT" --parents "$DEMO_PARENTS" --latency-ms 20 \
     --callback-url "http://127.0.0.1:${APP_PORT}/wecom/callback/" >var/sandbox.log 2>&1 &
 SANDBOX_PID=$!
-# The worker runs the jobs started from the admin and the work of WeCom's callbacks.
-"$PY" manage.py db_worker --worker-id demo-worker --interval 0.5 --no-reload >var/worker.log 2>&1 &
+# One worker runs the jobs started from the admin, another WeCom's callbacks, which never wait behind a job.
+"$PY" manage.py db_worker --queue-name default --worker-id demo-jobs --interval 0.5 --no-reload >var/worker.log 2>&1 &
 WORKER_PID=$!
-trap 'kill $SANDBOX_PID $WORKER_PID 2>/dev/null || true' EXIT INT TERM
+"$PY" manage.py db_worker --queue-name callbacks --worker-id demo-callbacks --interval 0.5 --no-reload \
+    >var/callbacks-worker.log 2>&1 &
+CALLBACKS_WORKER_PID=$!
+trap 'kill $SANDBOX_PID $WORKER_PID $CALLBACKS_WORKER_PID 2>/dev/null || true' EXIT INT TERM
 
 for _ in $(seq 1 50); do
     if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $SANDBOX_PORT), 0.2)" 2>/dev/null; then
@@ -53,9 +60,12 @@ cat <<MSG
 
   schoolcontacts demo is ready
   App:            http://127.0.0.1:${APP_PORT}/admin/
-  Login:          ${DEMO_USER} / ${DEMO_PASSWORD}
+  Login:          ${DEMO_USER} / ${DEMO_PASSWORD} (the IT admin's password login)
+  As a teacher:   on http://127.0.0.1:${APP_PORT}/admin/login/ press 企业微信登录, then choose
+                  罗凯 (rocky), head teacher of 三年级1班, in the simulated WeCom; the first
+                  sign-in creates the account (role 教师)
   WeCom simulator: http://127.0.0.1:${SANDBOX_PORT}/cgi-bin (log: var/sandbox.log)
-  Worker:          var/worker.log
+  Workers:         var/worker.log (jobs), var/callbacks-worker.log (callbacks)
   Try the parent woAAAA, or search a child's name such as 李小明. Stop with Ctrl-C.
   Edit a remark "in WeCom" and watch it arrive by callback:
     curl -X POST -d '{"remark": "李主任"}' http://127.0.0.1:${SANDBOX_PORT}/sandbox/contacts/woAAAA/follow_users/rocky

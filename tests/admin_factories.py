@@ -29,7 +29,8 @@ from contacts.services.refresh import refresh_contact
 SEED = Path(__file__).parent / "data" / "seed_example.json"
 
 VIEWER_GROUP = "查看家长"
-MANAGER_GROUP = "家长管理员"
+MANAGER_GROUP = "学校管理员"
+TEACHER_GROUP = "教师"
 
 # The seed answer's phone numbers: the school's remark, then rocky's remark.
 SUBSCRIBER_PHONES = ("10000000000", "10000000001")
@@ -180,8 +181,14 @@ def viewer(db):
 
 @pytest.fixture
 def manager(db):
-    """A staff member in the group 家长管理员."""
+    """A staff member in the group 学校管理员."""
     return make_staff("manager", groups=[MANAGER_GROUP])
+
+
+@pytest.fixture
+def teacher_account(db):
+    """A teacher in the group 教师, as a first WeCom sign-in makes them."""
+    return make_staff("teacher", groups=[TEACHER_GROUP])
 
 
 @pytest.fixture
@@ -200,6 +207,11 @@ def manager_client(manager) -> Client:
 
 
 @pytest.fixture
+def teacher_client(teacher_account) -> Client:
+    return logged_in(teacher_account)
+
+
+@pytest.fixture
 def superuser_client(superuser) -> Client:
     return logged_in(superuser)
 
@@ -208,6 +220,15 @@ def superuser_client(superuser) -> Client:
 def stored_parent(wecom) -> ExternalContact:
     """李四 (woAAAA) as the doc's example describes him, stored by the refresh command."""
     return store_parent(wecom, seed())
+
+
+STORED_PARENTS = ("woAAAA", "woBBBB", "woCCCC")
+
+
+@pytest.fixture
+def stored_parents(wecom) -> list[ExternalContact]:
+    """Three parents (STORED_PARENTS) stored by the refresh command."""
+    return [store_parent(wecom, parent_answer(external_userid)) for external_userid in STORED_PARENTS]
 
 
 # -- URLs ----------------------------------------------------------------------------------

@@ -70,8 +70,12 @@ def sandbox(settings):
     from contacts.sandbox.server import SandboxServer
 
     server = SandboxServer(
-        school=build_school(parents=30, seed=1), corp_id=settings.WECOM_CORP_ID, secret=settings.WECOM_SECRET
+        school=build_school(parents=30, seed=1),
+        corp_id=settings.WECOM_CORP_ID,
+        secret=settings.WECOM_SECRET,
+        agent_id=settings.WECOM_AGENT_ID,
     ).start()
     settings.WECOM_API_BASE = server.url
+    settings.WECOM_LOGIN_BASE = settings.WECOM_OAUTH_BASE = server.base_url
     yield server
     server.stop()

@@ -2,10 +2,11 @@
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from contacts.models import AuditAction, AuditEntry, ExternalContact
+from contacts.models import AuditAction, AuditEntry, ExternalContact, StaffMember
 from contacts.services.audit import audit_result_text
+from contacts.services.ratelimit import clock_time, rate_limiter_from_settings
 from tests.admin_factories import (
     list_url,
     logged_in,
@@ -165,6 +166,35 @@ def test_the_audit_log_tells_the_outcome_in_the_readers_language(
 
     assert "Failed: [60020] caller IP not in the trusted-IP list" in page
     assert "不安全的访问IP" not in page
+
+
+def test_a_refresh_that_names_a_teacher_is_recorded_with_their_name(stored_parent, manager_client, wecom):
+    StaffMember.objects.create(userid="rocky", name="罗凯", last_seen_at=timezone.now())
+    wecom.answers(with_teacher_remark(seed(), "rocky", "李主任"))
+
+    manager_client.post(refresh_url(stored_parent))
+
+    [entry] = entries(action=AuditAction.REFRESH)
+    assert "备注 (罗凯 (rocky))：李部长 → 李主任" in audit_result_text(entry)
+
+
+def test_a_refresh_held_back_by_wecoms_limit_is_told_with_the_time_in_beijing(
+    stored_parent, superuser_client, manager_client, wecom
+):
+    rate_limiter_from_settings().pause(60)
+    manager_client.post(refresh_url(stored_parent))
+    [entry] = entries(action=AuditAction.REFRESH)
+    next_try = clock_time(entry.result["error"]["held_back"]["until"])
+
+    with translation.override(translation.get_language()):
+        english = text_of(
+            superuser_client.get(reverse("admin:contacts_auditentry_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+        )
+
+    with translation.override("zh-hans"):
+        chinese = audit_result_text(entry)
+    assert chinese == f"失败：企业微信限制了调用频率，调用已暂停，请在 {next_try}（北京时间）之后再试。"
+    assert f"Failed: WeCom limits calls: they are paused; try again after {next_try} (Beijing time)." in english
 
 
 def test_an_entry_written_before_results_were_stored_as_codes_shows_its_text(superuser, superuser_client):

@@ -210,7 +210,7 @@ def test_the_view_permission_on_audit_entries_does_not_open_the_audit_log():
 
 
 def test_a_user_who_is_not_staff_is_sent_to_the_login_page(stored_parent):
-    client = logged_in(make_staff("parent-user", groups=["家长管理员"], is_staff=False))
+    client = logged_in(make_staff("parent-user", groups=["学校管理员"], is_staff=False))
 
     for url in (
         reverse("admin:contacts_externalcontact_changelist"),
@@ -223,7 +223,7 @@ def test_a_user_who_is_not_staff_is_sent_to_the_login_page(stored_parent):
 
 
 def test_a_user_who_is_not_staff_cannot_refresh(stored_parent, wecom):
-    client = logged_in(make_staff("parent-user", groups=["家长管理员"], is_staff=False))
+    client = logged_in(make_staff("parent-user", groups=["学校管理员"], is_staff=False))
     calls_before = wecom.contact_calls()
 
     response = client.post(refresh_url(stored_parent))

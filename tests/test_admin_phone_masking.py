@@ -161,10 +161,10 @@ def test_a_teachers_changed_phones_are_masked_in_the_history(stored_parent, view
 
 
 @pytest.mark.parametrize("phone", ["10000000000", "10000000003", "100-0000-0003", "100 0000 0001"])
-def test_a_viewer_finds_a_parent_by_a_full_phone_number(stored_parent, viewer_client, wecom, phone):
+def test_staff_who_may_see_phones_find_a_parent_by_a_full_phone_number(stored_parent, manager_client, wecom, phone):
     store_parent(wecom, other_parent_answer())
 
-    response = viewer_client.get(list_url(), {"q": phone})
+    response = manager_client.get(list_url(), {"q": phone})
 
     assert listed(response) == ["woAAAA"]
 

@@ -30,7 +30,7 @@ def overlap(a: dict, b: dict) -> bool:
 @pytest.fixture
 def manager(django_user_model):
     user = django_user_model.objects.create_user(username="office", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="家长管理员"))
+    user.groups.add(Group.objects.get(name="学校管理员"))
     return user
 
 

@@ -6,7 +6,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from contacts.models import ExternalContact, RefreshTrigger, SyncJob
-from contacts.services.batch import refresh_many
+from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from tests.browser import save_screenshot, start_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,7 +17,11 @@ PASSWORD = "browser-test-password"
 @pytest.fixture
 def school(sandbox):
     """The simulator's school, stored through the real API (woAAAA among the parents)."""
-    refresh_many(external_userids=sandbox.school.external_userids(include_lost=False), trigger=RefreshTrigger.COMMAND)
+    refresh_concurrently(
+        external_userids=sandbox.school.external_userids(include_lost=False),
+        trigger=RefreshTrigger.COMMAND,
+        policy=RateLimitPolicy.for_command(),
+    )
     assert ExternalContact.objects.filter(external_userid="woAAAA").exists()
     return sandbox
 
@@ -60,7 +64,7 @@ def page_text(browser) -> str:
 def test_a_parent_administrator_finds_a_parent_reads_remarks_and_refreshes(
     school, browser, live_server, django_user_model
 ):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     log_in(browser, live_server, "office")
 
     browser.get(f"{live_server.url}/admin/contacts/externalcontact/")
@@ -103,7 +107,7 @@ def test_a_view_only_staff_member_sees_masked_phones_and_no_refresh_button(
 
 
 def test_the_look_up_page_fetches_a_parent_not_stored_yet(sandbox, browser, live_server, django_user_model):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     wanted = sandbox.school.external_userids(include_lost=False)[3]
     log_in(browser, live_server, "office")
 
@@ -119,7 +123,7 @@ def test_the_look_up_page_fetches_a_parent_not_stored_yet(sandbox, browser, live
 
 
 def test_the_look_up_page_says_why_an_unknown_id_was_not_found(sandbox, browser, live_server, django_user_model):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     log_in(browser, live_server, "office")
 
     browser.get(f"{live_server.url}/admin/contacts/externalcontact/lookup/")
@@ -134,7 +138,7 @@ def test_the_look_up_page_says_why_an_unknown_id_was_not_found(sandbox, browser,
 def test_a_parent_administrator_confirms_a_whole_school_sync_and_follows_it(
     school, browser, live_server, django_user_model
 ):
-    staff_in("家长管理员", "office", django_user_model)
+    staff_in("学校管理员", "office", django_user_model)
     stored = ExternalContact.objects.count()
     lost = school.school.lost_external_userids()[0]
     log_in(browser, live_server, "office")

@@ -1,19 +1,15 @@
 """/wecom/callback/: URL verification, events stored once and applied, and every kind of bad input refused."""
 
 import logging
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.test import Client
 
 from contacts.callbacks.outcomes import outcome_text
 from contacts.models import CallbackEvent, CallbackStatus, ContactSnapshot, FollowUser, RefreshTrigger
 from tests.admin_factories import seed, with_teacher_remark
+from tests.startup import start_app_with
 from tests.wecom_callbacks import (
     AES_KEY,
     TOKEN,
@@ -127,7 +123,9 @@ def test_a_repeated_delivery_is_processed_once(stored_parent, wecom, client):
 
 
 def test_the_request_only_stores_and_queues_the_event(stored_parent, wecom, client, settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "callbacks"]}
+    }
     from django_tasks import default_task_backend
 
     calls_before = len(wecom.rsps.calls)
@@ -142,6 +140,7 @@ def test_the_request_only_stores_and_queues_the_event(stored_parent, wecom, clie
     assert stored.status == CallbackStatus.RECEIVED
     [queued] = default_task_backend.results
     assert queued.task.name == "process_callback_event"
+    assert queued.task.queue_name == "callbacks"  # not behind the jobs' chunks
     assert queued.kwargs == {"event_id": stored.pk}
     assert rocky_remark() == "李部长"
 
@@ -347,27 +346,8 @@ def test_other_methods_are_not_allowed(client):
 # -- settings ---------------------------------------------------------------------------------
 
 
-def _start_with(**env: str) -> subprocess.CompletedProcess:
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "IGNORE_DOTENV": "on",
-        "DEBUG": "on",
-        "DJANGO_SETTINGS_MODULE": "schoolcontacts.settings",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=Path(django_settings.BASE_DIR),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_an_aes_key_of_the_wrong_length_stops_the_app_at_startup():
-    started = _start_with(WECOM_CALLBACK_TOKEN="t", WECOM_CALLBACK_AES_KEY="tooshort")
+    started = start_app_with(WECOM_CALLBACK_TOKEN="t", WECOM_CALLBACK_AES_KEY="tooshort")
 
     assert started.returncode != 0
     assert "ImproperlyConfigured" in started.stderr
@@ -375,12 +355,12 @@ def test_an_aes_key_of_the_wrong_length_stops_the_app_at_startup():
 
 
 def test_a_token_without_a_key_stops_the_app_at_startup():
-    started = _start_with(WECOM_CALLBACK_TOKEN="t")
+    started = start_app_with(WECOM_CALLBACK_TOKEN="t")
 
     assert started.returncode != 0
     assert "WECOM_CALLBACK_AES_KEY" in started.stderr
 
 
 def test_the_app_starts_with_a_valid_key_or_none():
-    assert _start_with(WECOM_CALLBACK_TOKEN="t", WECOM_CALLBACK_AES_KEY=AES_KEY).returncode == 0
-    assert _start_with().returncode == 0
+    assert start_app_with(WECOM_CALLBACK_TOKEN="t", WECOM_CALLBACK_AES_KEY=AES_KEY).returncode == 0
+    assert start_app_with().returncode == 0

@@ -24,6 +24,7 @@ from contacts.models import (
     RefreshTrigger,
     Student,
 )
+from contacts.services.refresh import refresh_contact
 from tests.admin_factories import (
     history_of,
     parent_answer,
@@ -107,6 +108,16 @@ def test_the_parent_page_queries_do_not_grow_with_the_events(stored_parent, weco
     assert page_queries() == with_one
 
 
+def test_a_teacher_wecom_still_lists_after_the_event_follows_again_on_the_next_refresh(stored_parent, wecom, client):
+    post_event(client, event("del_follow_user", external_userid="woAAAA", userid="tommy"))
+    wecom.answers(seed())  # the answer stored before the event, tommy still in it
+
+    result = refresh_contact(external_userid="woAAAA", trigger=RefreshTrigger.JOB)
+
+    assert result.changes.follow_users_added == ["tommy"]
+    assert FollowUser.objects.get(contact=stored_parent, userid="tommy").ended_at is None
+
+
 def test_a_relation_already_ended_is_left_as_it_was(stored_parent, wecom, client):
     ended = timezone.now() - dt.timedelta(days=3)
     FollowUser.objects.filter(contact=stored_parent, userid="tommy").update(ended_at=ended)
@@ -165,7 +176,7 @@ def test_a_failing_refresh_fails_the_event_and_changes_nothing(stored_parent, we
     assert "家校沟通" in outcome_text(stored)  # the hint says what to grant
     assert stored.contact == stored_parent
     assert FollowUser.objects.get(contact=stored_parent, userid="rocky").remark == "李部长"
-    assert stored_parent.snapshots.count() == 1
+    assert stored_parent.snapshots.filter(raw__isnull=False).count() == 1
 
 
 def test_a_parent_no_longer_connected_is_marked_and_kept(stored_parent, wecom, client):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 
@@ -50,7 +51,8 @@ def _restore_language():
 @pytest.fixture
 def staff_client(client, django_user_model):
     django_user_model.objects.create_superuser(username="admin", email="admin@example.com", password="pw-for-tests")
-    assert client.login(username="admin", password="pw-for-tests")
+    # django-axes checks every sign-in against its lockouts and needs the request to do it.
+    assert client.login(request=HttpRequest(), username="admin", password="pw-for-tests")
     return client
 
 

@@ -130,15 +130,15 @@ def test_why_a_job_failed_is_shown_in_the_readers_language(manager_client):
     job = SyncJob.objects.create(
         kind=JobKind.SYNC_SCHOOL,
         status=JobStatus.FAILED,
-        failure=JOB_ERRORS.message("stalled", minutes=30),
+        failure=JOB_ERRORS.message("abandoned", minutes=5),
     )
 
     chinese = text_of(manager_client.get(job_page(job), HTTP_ACCEPT_LANGUAGE="zh-hans"))
     with translation.override(translation.get_language()):
         english = text_of(manager_client.get(job_page(job), HTTP_ACCEPT_LANGUAGE="en"))
 
-    assert "已放弃：30 分钟没有进展" in chinese
-    assert "Given up: no progress for 30 minutes" in english
+    assert "已放弃：5 分钟没有进展" in chinese
+    assert "Abandoned: no progress and no worker for 5 minutes" in english
     assert "已放弃" not in english
 
 
@@ -202,8 +202,9 @@ def test_managers_see_the_three_start_buttons_on_the_parent_list(manager_client)
         assert label in page
 
 
-def test_starting_a_job_opens_its_page_with_a_message(manager_client, manager):
-    response = manager_client.post(start_url("refresh_all"), follow=True)
+def test_starting_a_job_opens_its_page_with_a_message(manager_client, manager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(start_url("refresh_all"), follow=True)
 
     job = SyncJob.objects.get()
     assert response.redirect_chain == [(job_page(job), 302)]

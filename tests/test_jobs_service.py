@@ -6,17 +6,25 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from contacts.models import ExternalContact, JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
+from contacts.models import (
+    ExternalContact,
+    JobItemStatus,
+    JobKind,
+    JobStatus,
+    PauseReason,
+    RefreshTrigger,
+    SyncJob,
+)
 from contacts.selectors import job_progress
 from contacts.services import jobs
 from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import JobAlreadyActive, finish_job_if_done, run_job_chunk, start_job
-from contacts.services.ratelimit import SharedRateLimiter
 from contacts.services.roster import sync_roster
 from contacts.texts import error_text
 from contacts.wecom.client import get_client
+from tests.job_factories import running_job
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +124,7 @@ def test_a_job_that_made_no_progress_for_long_is_given_up_by_the_next_start(sand
 
     stalled.refresh_from_db()
     assert stalled.status == JobStatus.FAILED
-    assert stalled.failure == {"code": "stalled", "minutes": 30}
+    assert stalled.failure == {"code": "abandoned", "minutes": 5}
     assert "db_worker" in job_error_text(stalled)
     assert job.pk != stalled.pk and job.status == JobStatus.FINISHED
 
@@ -147,18 +155,18 @@ def test_a_configuration_error_while_refreshing_fails_the_job_and_leaves_the_res
     assert sandbox.stats["calls"]["externalcontact/get"] == 1
 
 
-def test_a_rate_limited_parent_pauses_the_job_and_is_refreshed_after_all(sandbox, monkeypatch):
+def test_a_rate_limited_parent_pauses_the_job_and_is_refreshed_after_all(sandbox, settings):
+    settings.WECOM_RATE_LIMIT_PAUSE = 0.05
     parents = sandbox.school.external_userids(include_lost=False)[:3]
     store(*parents)
     sandbox.set_fault(parents[1], "45009:1")
-    pauses = []
-    monkeypatch.setattr(SharedRateLimiter, "pause", lambda self, seconds: pauses.append(seconds))
 
     job = start_job(kind=JobKind.REFRESH_ALL)
 
-    assert pauses == [60]
     assert job.status == JobStatus.FINISHED
     assert job_progress(job=job).done == 3
+    assert job.paused_until is not None and job.pause_reason == PauseReason.WECOM_LIMIT
+    assert sandbox.stats["errcodes"]["45009"] == 1
 
 
 def test_a_job_is_split_into_chunks_that_claim_each_parent_once(sandbox):
@@ -174,16 +182,12 @@ def test_a_job_is_split_into_chunks_that_claim_each_parent_once(sandbox):
     assert sandbox.stats["calls"]["externalcontact/get"] == 10
 
 
-def running_job(*external_userids: str) -> SyncJob:
-    job = SyncJob.objects.create(kind=JobKind.REFRESH_ALL, status=JobStatus.RUNNING, started_at=timezone.now())
-    JobItem.objects.bulk_create(JobItem(job=job, external_userid=e) for e in external_userids)
-    return job
-
-
 def test_a_chunk_takes_only_items_nobody_claimed(sandbox):
     parents = sandbox.school.external_userids(include_lost=False)[:4]
     job = running_job(*parents)
-    job.items.filter(external_userid=parents[0]).update(claimed_by="other-worker", claimed_at=timezone.now())
+    job.items.filter(external_userid=parents[0]).update(
+        claimed_by="other-worker", claimed_at=timezone.now(), lease_expires_at=timezone.now() + dt.timedelta(minutes=1)
+    )
 
     summary = run_job_chunk(job_id=job.pk, worker_id="worker-a", chunk_size=2)
 

@@ -57,7 +57,7 @@ def confirmation(client, kind: str, **headers) -> str:
     ("role", "status"),
     [
         ("superuser", 200),
-        ("家长管理员", 200),
+        ("学校管理员", 200),
         ("the permission alone", 200),
         ("查看家长", 403),
         ("staff without permissions", 403),

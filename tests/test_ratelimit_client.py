@@ -2,7 +2,7 @@
 
 import pytest
 
-from contacts.services.ratelimit import SharedRateLimiter
+from contacts.services.ratelimit import MAX_WAIT_IN_A_CALL, SharedRateLimiter
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import WeComError
 
@@ -45,17 +45,24 @@ def test_each_retry_takes_a_turn_of_its_own(wecom):
     assert limiter.acquired == 3
 
 
-def test_the_settings_client_shares_a_limiter_of_WECOM_RATE_PER_MINUTE(settings):
+def test_the_settings_client_shares_a_limiter_of_both_budgets(settings):
     settings.WECOM_RATE_PER_MINUTE = 1200
+    settings.WECOM_RATE_PER_HOUR = 50_000
 
     limiter = get_client().rate_limiter
 
     assert isinstance(limiter, SharedRateLimiter)
-    assert limiter.per_minute == 1200
+    assert (limiter.per_minute, limiter.per_hour) == (1200, 50_000)
+    assert limiter.max_wait is None
 
 
-@pytest.mark.parametrize("per_minute", [0, -5])
-def test_a_rate_of_zero_or_less_means_no_budget(settings, per_minute):
-    settings.WECOM_RATE_PER_MINUTE = per_minute
+@pytest.mark.parametrize("budget", [0, -5])
+def test_a_rate_of_zero_or_less_means_no_budget(settings, budget):
+    settings.WECOM_RATE_PER_MINUTE = budget
+    settings.WECOM_RATE_PER_HOUR = budget
 
     assert get_client().rate_limiter.unlimited
+
+
+def test_a_client_for_a_web_request_waits_only_briefly_for_its_turn():
+    assert get_client(max_wait=MAX_WAIT_IN_A_CALL).rate_limiter.max_wait == MAX_WAIT_IN_A_CALL <= 5

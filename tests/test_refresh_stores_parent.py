@@ -1,3 +1,4 @@
+import copy
 import datetime as dt
 
 import pytest
@@ -38,7 +39,7 @@ def test_it_stores_every_value_of_the_seed_example(wecom, seed_answer):
     assert contact.state == ConnectionState.ACTIVE
     assert contact.last_refreshed_at == contact.last_attempt_at
     assert contact.last_trigger == RefreshTrigger.COMMAND
-    assert contact.last_error == ""
+    assert contact.last_failure is None and contact.last_error == ""
 
     attributes = list(ExternalProfileAttribute.objects.filter(contact=contact).order_by("position"))
     assert [(a.type, a.name) for a in attributes] == [(0, "文本名称"), (1, "网页名称"), (2, "测试app")]
@@ -82,16 +83,20 @@ def test_it_stores_unsent_fields_as_null_not_empty(wecom):
     assert contact.attributes.count() == 0
 
 
-def test_it_keeps_the_raw_answer_of_every_refresh(wecom, seed_answer):
+def test_it_keeps_every_raw_answer_that_differs_from_the_stored_one(wecom, seed_answer):
+    changed = copy.deepcopy(seed_answer)
+    changed["external_contact"]["name"] = "李四四"
     wecom.answers(seed_answer)
-
+    wecom.answers(changed)
     refresh_contact(external_userid="woAAAA", trigger=RefreshTrigger.COMMAND)
+
     refresh_contact(external_userid="woAAAA", trigger=RefreshTrigger.JOB)
 
     snapshots = list(ContactSnapshot.objects.order_by("id"))
     assert [s.trigger for s in snapshots] == [RefreshTrigger.COMMAND, RefreshTrigger.JOB]
     assert snapshots[0].raw == seed_answer
     assert snapshots[0].changes["created"] is True
+    assert snapshots[1].raw == changed
     assert snapshots[1].changes["created"] is False
 
 

@@ -12,13 +12,18 @@ from django.test.utils import CaptureQueriesContext
 
 from contacts.models import (
     Department,
+    DepartmentAdmin,
+    DepartmentAdminType,
     DepartmentType,
     FollowUser,
     Guardian,
     Guardianship,
+    MemberStatus,
     RefreshTrigger,
+    StaffMember,
     Student,
 )
+from contacts.selectors import classes_taught, member_names
 from contacts.services.refresh import refresh_contact
 from contacts.services.roster import RosterSync, sync_roster
 from contacts.wecom.client import get_client
@@ -64,18 +69,22 @@ def departments(*, class_admins: tuple[str, ...] = ()) -> list[dict]:
 
 @dataclass
 class FakeRoster:
-    """What school/department/list, school/user/list_parent and externalcontact/list answer; tests edit it."""
+    """What school/department/list, school/user/list_parent, externalcontact/list and user/get answer;
+    tests edit it. A member not in `members` is unknown to WeCom (user/get answers 60111)."""
 
     departments: list[dict] = field(default_factory=departments)
     parents: dict[int, list[dict]] = field(default_factory=dict)
     followed: dict[str, list[str]] = field(default_factory=dict)  # staff userid -> external_userids
     failing: dict[int, int | str] = field(default_factory=dict)  # class id -> errcode, or "html"
     asked_staff: list[str] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)  # staff userid -> name
+    member_failure: int | None = None  # an errcode every user/get answers
 
     def install(self, wecom) -> FakeRoster:
         wecom.rsps.add_callback("GET", f"{API}/school/department/list", callback=self._departments)
         wecom.rsps.add_callback("GET", f"{API}/school/user/list_parent", callback=self._list_parent)
         wecom.rsps.add_callback("GET", f"{API}/externalcontact/list", callback=self._list)
+        wecom.rsps.add_callback("GET", f"{API}/user/get", callback=self._user_get)
         return self
 
     @staticmethod
@@ -101,6 +110,14 @@ class FakeRoster:
         if failure is not None:
             return self._error(int(failure))
         return self._ok(parents=self.parents.get(department_id, []))
+
+    def _user_get(self, request):
+        userid = self._param(request, "userid")
+        if self.member_failure is not None:
+            return self._error(self.member_failure)
+        if userid not in self.members:
+            return self._error(60111)
+        return self._ok(userid=userid, name=self.members[userid], department=[1], status=1)
 
     def _list(self, request):
         userid = self._param(request, "userid")
@@ -398,3 +415,128 @@ def test_only_classes_are_asked_for_parents(wecom):
         if "/school/user/list_parent" in call.request.url
     ]
     assert sorted(asked) == [CLASS_3_1, CLASS_4_2]
+
+
+# -- the staff: names and what each member teaches ---------------------------------------------------
+
+
+def staffed_departments() -> list[dict]:
+    """rocky heads 三年级1班 and teaches it 语文; tommy teaches maths in both classes; head4 heads 四年级 2班."""
+    tree = departments()
+    tree[1]["department_admins"] = [{"userid": "gradehead", "type": 2}]
+    tree[3]["department_admins"] = [
+        {"userid": "rocky", "type": 3, "subject": "语文"},
+        {"userid": "tommy", "type": 4, "subject": "数学"},
+    ]
+    tree[4]["department_admins"] = [{"userid": "head4", "type": 3}, {"userid": "tommy", "type": 4, "subject": "数学"}]
+    return tree
+
+
+def staffed_roster(wecom) -> FakeRoster:
+    roster = FakeRoster(departments=staffed_departments())
+    roster.members = {"rocky": "罗凯", "tommy": "唐明", "head4": "何老师", "gradehead": "高主任"}
+    return roster.install(wecom)
+
+
+def test_each_members_name_is_read_and_kept(wecom):
+    roster = staffed_roster(wecom)
+
+    result = sync()
+
+    assert dict(StaffMember.objects.values_list("userid", "name")) == roster.members
+    assert set(StaffMember.objects.values_list("status", flat=True)) == {MemberStatus.ACTIVE}
+    assert result.members == 4
+    assert member_names(userids=["rocky", "tommy", "nobody"]) == {"rocky": "罗凯", "tommy": "唐明"}
+
+
+def test_the_follow_users_are_read_as_members_too(wecom):
+    store_parent(wecom, seed())  # followed by rocky and tommy
+    roster = FakeRoster()
+    roster.members = {"rocky": "罗凯", "tommy": "唐明"}
+    roster.install(wecom)
+
+    sync()
+
+    assert set(StaffMember.objects.values_list("userid", flat=True)) == {"rocky", "tommy"}
+
+
+def test_who_heads_and_teaches_each_class_is_stored(wecom):
+    staffed_roster(wecom)
+
+    sync()
+
+    stored = {
+        (admin.department.department_id, admin.userid, admin.type, admin.subject)
+        for admin in DepartmentAdmin.objects.select_related("department")
+    }
+    assert stored == {
+        (GRADE_3, "gradehead", DepartmentAdminType.GRADE_HEAD, ""),
+        (CLASS_3_1, "rocky", DepartmentAdminType.HEAD_TEACHER, "语文"),
+        (CLASS_3_1, "tommy", DepartmentAdminType.SUBJECT_TEACHER, "数学"),
+        (CLASS_4_2, "head4", DepartmentAdminType.HEAD_TEACHER, ""),
+        (CLASS_4_2, "tommy", DepartmentAdminType.SUBJECT_TEACHER, "数学"),
+    }
+    assert list(classes_taught(userid="rocky").values_list("department_id", flat=True)) == [CLASS_3_1]
+    assert sorted(classes_taught(userid="tommy").values_list("department_id", flat=True)) == [CLASS_3_1, CLASS_4_2]
+    assert not classes_taught(userid="gradehead").exists(), "a grade head teaches no class by that alone"
+
+
+def test_a_teacher_who_stops_teaching_a_class_no_longer_has_it_and_a_member_who_left_is_gone(wecom):
+    roster = staffed_roster(wecom)
+    sync()
+    roster.departments[4]["department_admins"] = [{"userid": "head4", "type": 3}]
+    del roster.members["gradehead"]  # left the school: user/get answers 60111
+
+    result = sync()
+
+    assert list(classes_taught(userid="tommy").values_list("department_id", flat=True)) == [CLASS_3_1]
+    ended = DepartmentAdmin.objects.get(userid="tommy", department__department_id=CLASS_4_2)
+    assert ended.gone_at is not None, "kept, marked gone"
+    assert StaffMember.objects.get(userid="gradehead").gone_at is not None
+    assert (result.members, result.members_gone) == (3, 1)
+
+
+def test_a_renamed_member_is_renamed(wecom):
+    roster = staffed_roster(wecom)
+    sync()
+    roster.members["rocky"] = "罗凯文"
+
+    sync()
+
+    assert StaffMember.objects.get(userid="rocky").name == "罗凯文"
+
+
+def test_a_failing_member_read_raises_and_writes_nothing(wecom):
+    roster = staffed_roster(wecom)
+    roster.member_failure = 60011
+
+    with pytest.raises(WeComError):
+        sync()
+
+    assert counts() == (0, 0, 0, 0)
+    assert not StaffMember.objects.exists() and not DepartmentAdmin.objects.exists()
+
+
+def test_an_admin_entry_without_a_type_is_not_stored_but_its_member_is_read(wecom):
+    roster = FakeRoster(departments=departments(class_admins=("rocky",)))
+    roster.departments[3]["department_admins"] = [{"userid": "rocky"}]
+    roster.members = {"rocky": "罗凯"}
+    roster.install(wecom)
+
+    sync()
+
+    assert not DepartmentAdmin.objects.exists()
+    assert StaffMember.objects.get().name == "罗凯"
+
+
+def test_the_simulated_schools_staff_are_stored_with_their_names_and_classes(sandbox):
+    school = sandbox.school
+
+    result = sync()
+
+    assert result.members == len(school.staff_userids()) == StaffMember.objects.count()
+    assert StaffMember.objects.get(userid="rocky").name == "罗凯"
+    assert StaffMember.objects.get(userid="tommy").name == "唐明"
+    class_3_1 = Department.objects.get(name="三年级1班")
+    assert class_3_1 in classes_taught(userid="rocky")
+    assert class_3_1 in classes_taught(userid="tommy")

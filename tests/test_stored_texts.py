@@ -23,12 +23,12 @@ def test_an_unknown_code_is_refused_where_it_is_written():
 
 
 def test_a_message_is_rendered_in_the_language_of_the_reader():
-    message = stored(JOB_ERRORS.message("stalled", minutes=30))
+    message = stored(JOB_ERRORS.message("abandoned", minutes=5))
 
     with translation.override("zh-hans"):
-        assert JOB_ERRORS.render(message).startswith("已放弃：30 分钟没有进展。")
+        assert JOB_ERRORS.render(message).startswith("已放弃：5 分钟没有进展，也没有后台进程在处理。")
     with translation.override("en"):
-        assert JOB_ERRORS.render(message).startswith("Given up: no progress for 30 minutes.")
+        assert JOB_ERRORS.render(message).startswith("Abandoned: no progress and no worker for 5 minutes.")
 
 
 def test_an_error_and_changes_among_the_values_are_rendered_too():
@@ -47,11 +47,11 @@ def test_an_error_and_changes_among_the_values_are_rendered_too():
 
 def test_a_message_within_a_message_is_rendered_in_place():
     message = stored(
-        OUTCOMES.message("relation_ended", what=OUTCOMES.message("teacher_deleted_parent", userid="rocky"))
+        OUTCOMES.message("relation_ended", what=OUTCOMES.message("teacher_deleted_parent", teacher="罗凯 (rocky)"))
     )
 
     with translation.override("zh-hans"):
-        assert OUTCOMES.render(message) == "老师 rocky 删除了这位家长，该跟进关系已结束（记录保留）。"
+        assert OUTCOMES.render(message) == "老师 罗凯 (rocky) 删除了这位家长，该跟进关系已结束（记录保留）。"
 
 
 def test_a_code_this_version_does_not_know_shows_what_there_is():

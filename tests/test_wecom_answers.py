@@ -306,3 +306,95 @@ def test_get_client_is_configured_from_the_settings(http):
     gettoken = calls_to(http, "gettoken")[0]
     assert gettoken.request.params["corpid"] == "wwtestcorp"
     assert gettoken.request.req_kwargs["timeout"] == (2.0, 2.0)
+
+
+# -- the staff: user/get and auth/getuserinfo -----------------------------------------------------
+
+MEMBER_URL = f"{BASE}/user/get"
+IDENTITY_URL = f"{BASE}/auth/getuserinfo"
+
+
+def test_get_member_reads_the_name_and_status(http, client):
+    http.get(MEMBER_URL, json={"errcode": 0, "errmsg": "ok", "userid": "t007", "name": "张老师", "status": 1})
+
+    member = client.get_member("t007")
+
+    assert (member.userid, member.name, member.status) == ("t007", "张老师", 1)
+    assert calls_to(http, "user/get")[0].request.params["userid"] == "t007"
+
+
+def test_get_member_without_a_name_has_none(http, client):
+    http.get(MEMBER_URL, json={"errcode": 0, "errmsg": "ok", "userid": "t007"})
+
+    assert client.get_member("t007").name is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        ({"name": "张老师"}, "userid"),
+        ({"userid": ["t007"], "name": "张老师"}, "userid"),
+        ({"userid": "t007", "name": {"zh": "张老师"}}, "name"),
+        ({"userid": "t007", "status": "active"}, "status"),
+    ],
+)
+def test_a_member_answer_of_the_wrong_shape_is_malformed(http, client, answer, named):
+    http.get(MEMBER_URL, json={"errcode": 0, "errmsg": "ok", **answer})
+
+    with pytest.raises(WeComError) as caught:
+        client.get_member("t007")
+
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert caught.value.api == "user/get"
+    assert named in str(caught.value)
+
+
+def test_an_unknown_member_answers_60111(http, client):
+    http.get(MEMBER_URL, json={"errcode": 60111, "errmsg": "userid not found"})
+
+    with pytest.raises(WeComError) as caught:
+        client.get_member("gone")
+
+    assert caught.value.errcode == 60111
+    assert "成员已离开学校" in caught.value.describe()
+
+
+def test_a_sign_in_code_of_a_member_names_the_userid(http, client):
+    http.get(IDENTITY_URL, json={"errcode": 0, "errmsg": "ok", "userid": "t007", "user_ticket": "TICKET"})
+
+    identity = client.get_user_identity("CODE-1")
+
+    assert (identity.userid, identity.is_member) == ("t007", True)
+    assert calls_to(http, "auth/getuserinfo")[0].request.params["code"] == "CODE-1"
+
+
+def test_a_sign_in_code_of_someone_outside_the_school_names_no_member(http, client):
+    http.get(IDENTITY_URL, json={"errcode": 0, "errmsg": "ok", "openid": "oPARENT", "external_userid": "wmPARENT"})
+
+    identity = client.get_user_identity("CODE-1")
+
+    assert not identity.is_member
+    assert (identity.openid, identity.external_userid) == ("oPARENT", "wmPARENT")
+
+
+@pytest.mark.parametrize("answer", [{}, {"userid": ""}, {"userid": {"id": 1}}, {"openid": ["o1"]}])
+def test_a_sign_in_answer_naming_nobody_is_malformed(http, client, answer):
+    http.get(IDENTITY_URL, json={"errcode": 0, "errmsg": "ok", **answer})
+
+    with pytest.raises(WeComError) as caught:
+        client.get_user_identity("CODE-1")
+
+    assert caught.value.api == "auth/getuserinfo"
+    assert caught.value.kind is ErrorKind.PERMANENT
+
+
+def test_a_used_sign_in_code_answers_40029_once_without_retrying(http, client):
+    http.get(IDENTITY_URL, json={"errcode": 40029, "errmsg": "invalid code"})
+
+    with pytest.raises(WeComError) as caught:
+        client.get_user_identity("CODE-1")
+
+    assert caught.value.errcode == 40029
+    assert caught.value.permanent
+    assert "重新登录" in caught.value.describe()
+    assert len(calls_to(http, "auth/getuserinfo")) == 1

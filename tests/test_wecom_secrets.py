@@ -206,3 +206,23 @@ def test_a_failure_shared_through_the_cache_holds_no_secret(http, client):
 def test_the_client_repr_shows_no_secret(client):
     assert SECRET not in repr(client)
     assert SECRET not in str(client)
+
+
+def test_a_sign_in_code_never_reaches_an_error_or_a_log(http, client, caplog):
+    code = "SIGNINCODE-7c1d-do-not-leak"
+    add_token(http)
+    failure = (
+        "HTTPSConnectionPool(host='wecom.test', port=443): Max retries exceeded with url: "
+        f"/cgi-bin/auth/getuserinfo?code={code}&access_token={TOKEN} (Caused by ConnectTimeoutError())"
+    )
+    http.get(f"{BASE}/auth/getuserinfo", body=requests.exceptions.ConnectTimeout(failure))
+
+    with pytest.raises(WeComError) as caught:
+        client.get_user_identity(code)
+
+    assert_nothing_leaks(caught.value, caplog)
+    for link in exception_chain(caught.value):
+        assert code not in str(link)
+    assert code not in caught.value.describe()
+    assert code not in caplog.text
+    assert "code=***" in str(caught.value)

@@ -13,6 +13,7 @@ import time
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from django.test import TestCase
 from django.urls import reverse
 
 from contacts.callbacks.crypto import CallbackCrypto, compute_signature
@@ -69,10 +70,15 @@ def envelope(encrypted: str) -> bytes:
 
 
 def post_encrypted(client, encrypted: str, *, query: dict | None = None, body: bytes | None = None):
-    """POST an already encrypted text, signed unless `query` says otherwise."""
+    """POST an already encrypted text, signed unless `query` says otherwise.
+
+    What the request queues once its transaction commits runs as the request returns, as it
+    would in production: a test's own transaction never commits.
+    """
     params = signed_query(encrypted) if query is None else query
     url = f"{callback_url()}?{urlencode(params)}"
-    return client.post(url, data=envelope(encrypted) if body is None else body, content_type="text/xml")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(url, data=envelope(encrypted) if body is None else body, content_type="text/xml")
 
 
 def post_event(client, xml: str | bytes):

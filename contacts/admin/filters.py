@@ -7,7 +7,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship
+from contacts.admin.permissions import can_see_phones
+from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship, member_label
+from contacts.privacy import mask_phones_in_text
+from contacts.selectors import member_names
 
 
 class TeacherFilter(admin.SimpleListFilter):
@@ -15,13 +18,14 @@ class TeacherFilter(admin.SimpleListFilter):
     parameter_name = "teacher"
 
     def lookups(self, request, model_admin):
-        userids = (
+        userids = list(
             FollowUser.objects.filter(ended_at__isnull=True)
             .order_by("userid")
             .values_list("userid", flat=True)
             .distinct()
         )
-        return [(userid, userid) for userid in userids]
+        names = member_names(userids=userids)
+        return [(userid, member_label(userid, names.get(userid))) for userid in userids]
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -31,26 +35,39 @@ class TeacherFilter(admin.SimpleListFilter):
 
 
 class TagFilter(admin.SimpleListFilter):
+    """Tags are text teachers typed: without the phone permission, their phones are masked in the
+    choices, and a choice keeps the parents whose tag shows so; a tag cannot be guessed by its phone."""
+
     title = _("老师打的标签")
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
-        names = (
+        names = self._current_names()
+        if not can_see_phones(request):
+            names = list(dict.fromkeys(mask_phones_in_text(name) for name in names))
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        if can_see_phones(request):
+            names = [self.value()]
+        else:
+            names = [name for name in self._current_names() if mask_phones_in_text(name) == self.value()]
+        tagged = FollowUserTag.objects.filter(
+            follow_user__contact=OuterRef("pk"), follow_user__ended_at__isnull=True, tag_name__in=names
+        )
+        return queryset.filter(Exists(tagged))
+
+    @staticmethod
+    def _current_names() -> list[str]:
+        return list(
             FollowUserTag.objects.exclude(tag_name__isnull=True)
             .filter(follow_user__ended_at__isnull=True)
             .order_by("tag_name")
             .values_list("tag_name", flat=True)
             .distinct()
         )
-        return [(name, name) for name in names]
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        tagged = FollowUserTag.objects.filter(
-            follow_user__contact=OuterRef("pk"), follow_user__ended_at__isnull=True, tag_name=self.value()
-        )
-        return queryset.filter(Exists(tagged))
 
 
 class StaleFilter(admin.SimpleListFilter):

@@ -13,18 +13,21 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.permissions import staff_name
+from contacts.admin_site import NotAllowed
 from contacts.models import JobItem, JobKind, JobStatus, SyncJob
 from contacts.selectors import JobEstimate, active_job, failed_job_items, job_estimate, job_progress, with_job_counts
 from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import DEFAULT_STALE_HOURS, JobAlreadyActive, JobNotStarted, start_job
+from contacts.sharedcache import SharedCacheUnavailable
 from contacts.texts import error_text
 from contacts.wecom.errors import WeComError
 
@@ -52,7 +55,7 @@ class SyncJobAdmin(admin.ModelAdmin):
         "kind",
         "status",
         "stale_hours",
-        "created_by",
+        "created_by_name",
         "created_at",
         "started_at",
         "finished_at",
@@ -80,6 +83,10 @@ class SyncJobAdmin(admin.ModelAdmin):
             return [name for name in self.fields if name != "stale_hours"]
         return self.fields
 
+    @admin.display(description=_("发起人"))
+    def created_by_name(self, job: SyncJob) -> str:
+        return staff_name(job.created_by)
+
     @admin.display(description=_("进度"))
     def progress_display(self, job: SyncJob) -> str:
         text = gettext("%(finished)d / %(total)d") % {
@@ -105,6 +112,7 @@ class SyncJobAdmin(admin.ModelAdmin):
                 "auto_refresh": job.is_active,
                 "refresh_seconds": REFRESH_SECONDS,
                 "waiting_for_worker": job.status == JobStatus.QUEUED,
+                "paused": job.is_paused(now=timezone.now()),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -125,7 +133,7 @@ class SyncJobAdmin(admin.ModelAdmin):
         if request.method not in ("GET", "POST"):
             return HttpResponseNotAllowed(["GET", "POST"])
         if not can_run_jobs(request):
-            raise PermissionDenied
+            raise NotAllowed(gettext("发起全校任务需要“学校管理员”组的权限。"))
         if kind not in JobKind.values:
             raise Http404
         if request.method == "GET":
@@ -151,6 +159,9 @@ class SyncJobAdmin(admin.ModelAdmin):
             self.message_user(
                 request, gettext("任务未能加入队列，请联系系统管理员（详见服务器日志）。"), messages.ERROR
             )
+            return HttpResponseRedirect(reverse("admin:contacts_externalcontact_changelist"))
+        except SharedCacheUnavailable as error:
+            self.message_user(request, error.describe(language=get_language()), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:contacts_externalcontact_changelist"))
         self.message_user(
             request, gettext("已发起「%(kind)s」任务，本页显示其进度。") % {"kind": kind_label}, messages.SUCCESS

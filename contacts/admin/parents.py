@@ -1,29 +1,45 @@
 """The parent list, the read-only parent page, and the refresh and look-up views.
 
 The data belongs to WeCom: nobody edits a parent here. Staff with the permission
-`contacts.refresh_externalcontact` may ask WeCom again; phone numbers are masked
-unless the staff member has `contacts.view_phone_numbers`.
+`contacts.refresh_externalcontact` may ask WeCom again; phone numbers, also those typed
+into names, remarks, descriptions and tags, are masked and cannot be searched for unless
+the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Value, When
+from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
-from contacts.admin.permissions import ReadOnlyAdminMixin, can_refresh, can_see_phones, reveal_phones_flag
+from contacts.admin.masking import (
+    PhoneSearchAuditMixin,
+    masked_text_field,
+    parent_label,
+    reveals_phones,
+    shown_text,
+)
+from contacts.admin.permissions import (
+    ReadOnlyAdminMixin,
+    SidebarFiltersOnlyMixin,
+    can_refresh,
+    can_see_phones,
+    reveal_phones_flag,
+    staff_name,
+)
+from contacts.admin_site import NotAllowed
 from contacts.callbacks.events import change_label
 from contacts.callbacks.outcomes import outcome_text
 from contacts.callbacks.selectors import history_events
@@ -34,13 +50,17 @@ from contacts.models import (
     FollowUser,
     Guardianship,
     RefreshTrigger,
+    StaffMember,
+    member_label,
 )
-from contacts.privacy import show_phones
-from contacts.selectors import search_contacts, with_teacher_count
+from contacts.privacy import mask_phones_in_data, show_phones
+from contacts.selectors import member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff, refresh_result
-from contacts.services.batch import refresh_many
-from contacts.services.changes import ContactChanges
+from contacts.services.changes import ContactChanges, record_lines
+from contacts.services.ratelimit import CallsHeldBack, clock_time
 from contacts.services.refresh import looks_like_external_userid
+from contacts.services.runner import RateLimitPolicy, refresh_concurrently
+from contacts.sharedcache import SharedCacheUnavailable
 from contacts.texts import error_text
 from contacts.wecom.errors import WeComError
 
@@ -68,8 +88,11 @@ class ExternalProfileInline(ReadOnlyInline):
     model = ExternalProfileAttribute
     verbose_name = _("对外属性")
     verbose_name_plural = _("对外属性（external_profile）")
-    fields = ("type_display", "name", "value_display")
+    fields = ("type_display", masked_text_field(ExternalProfileAttribute, "name"), "value_display")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(reveal_phones=reveal_phones_flag(request))
 
     @admin.display(description=_("类型"))
     def type_display(self, attribute: ExternalProfileAttribute) -> str:
@@ -77,18 +100,24 @@ class ExternalProfileInline(ReadOnlyInline):
 
     @admin.display(description=_("内容"))
     def value_display(self, attribute: ExternalProfileAttribute):
+        reveal = reveals_phones(attribute)
         if attribute.type == 0:
-            return attribute.text_value or ""
+            return shown_text(attribute.text_value, reveal=reveal) or ""
         if attribute.type == 1:
-            return _safe_link(attribute.web_url, attribute.web_title)
+            title = shown_text(attribute.web_title, reveal=reveal)
+            url = shown_text(attribute.web_url, reveal=reveal)
+            if url != attribute.web_url:
+                # The address held a phone number (tel:…): the masked one leads nowhere, so it is text.
+                return f"{title} ({url})" if title else url
+            return _safe_link(url, title)
         if attribute.type == 2:
             return format_html(
                 "{} · appid {} · {}",
-                attribute.miniprogram_title or "",
+                shown_text(attribute.miniprogram_title, reveal=reveal) or "",
                 attribute.miniprogram_appid or "",
-                attribute.miniprogram_pagepath or "",
+                shown_text(attribute.miniprogram_pagepath, reveal=reveal) or "",
             )
-        return format_html("<code>{}</code>", attribute.raw)
+        return format_html("<code>{}</code>", attribute.raw if reveal else mask_phones_in_data(attribute.raw))
 
 
 class FollowUserInline(ReadOnlyInline):
@@ -96,14 +125,14 @@ class FollowUserInline(ReadOnlyInline):
     verbose_name = _("跟进老师")
     verbose_name_plural = _("跟进老师及其备注（follow_user）")
     fields = (
-        "userid",
-        "remark",
-        "description",
+        "teacher_display",
+        masked_text_field(FollowUser, "remark"),
+        masked_text_field(FollowUser, "description"),
         "createtime",
         "tags_display",
-        "remark_corp_name",
+        masked_text_field(FollowUser, "remark_corp_name"),
         "phones_display",
-        "state",
+        masked_text_field(FollowUser, "state"),
         "relation_display",
     )
     readonly_fields = fields
@@ -114,17 +143,27 @@ class FollowUserInline(ReadOnlyInline):
             .get_queryset(request)
             .prefetch_related("tags")
             .annotate(reveal_phones=reveal_phones_flag(request))
+            .annotate(teacher_name=Subquery(StaffMember.objects.filter(userid=OuterRef("userid")).values("name")[:1]))
             .annotate(has_ended=Case(When(ended_at__isnull=True, then=Value(0)), default=Value(1)))
             .order_by("has_ended", "createtime", "userid")
         )
 
+    @admin.display(description=_("老师"))
+    def teacher_display(self, follow_user: FollowUser) -> str:
+        return member_label(follow_user.userid, getattr(follow_user, "teacher_name", None))
+
     @admin.display(description=_("标签（分组 / 名称 / 类型）"))
     def tags_display(self, follow_user: FollowUser):
+        reveal = reveals_phones(follow_user)
         return format_html_join(
             "",
             '<div class="tag">{} / {} / {}</div>',
             (
-                (tag.group_name or "—", tag.tag_name or "—", tag.get_type_display() or "—")
+                (
+                    shown_text(tag.group_name, reveal=reveal) or "—",
+                    shown_text(tag.tag_name, reveal=reveal) or "—",
+                    tag.get_type_display() or "—",
+                )
                 for tag in follow_user.tags.all()
             ),
         )
@@ -168,12 +207,19 @@ class LookupForm(forms.Form):
         return value
 
 
+# Texts a parent or the school typed, shown with their phones masked unless the reader may see them.
+PARENT_TEXTS = {
+    name: masked_text_field(ExternalContact, name)
+    for name in ("name", "position", "corp_name", "corp_full_name", "subscriber_remark")
+}
+
+
 @admin.register(ExternalContact)
-class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "avatar_thumbnail",
         "name_display",
-        "subscriber_remark",
+        PARENT_TEXTS["subscriber_remark"],
         "type",
         "teacher_count_display",
         "state",
@@ -193,7 +239,9 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     # The search itself is search_contacts(); this only turns the search box on.
     search_fields = ("external_userid",)
-    search_help_text = _("external_userid、姓名、学生姓名、学校备注、unionid、老师 userid 或备注、完整手机号")
+    search_help_text = _(
+        "external_userid、姓名、学生姓名、学校备注、unionid、老师 userid 或备注、手机号（需有查看完整手机号的权限）"
+    )
     list_per_page = 50
     actions = ["refresh_selected"]
     inlines = [ExternalProfileInline, FollowUserInline]
@@ -202,16 +250,21 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             _("基本信息"),
             {
                 "fields": (
-                    ("avatar_display", "name", "external_userid"),
+                    ("avatar_display", PARENT_TEXTS["name"], "external_userid"),
                     ("type", "gender", "is_subscribe"),
                     "unionid",
-                    ("position", "corp_name", "corp_full_name"),
+                    (PARENT_TEXTS["position"], PARENT_TEXTS["corp_name"], PARENT_TEXTS["corp_full_name"]),
                 )
             },
         ),
         (
             _("学校备注（subscriber_info）"),
-            {"fields": ("subscriber_remark", ("subscriber_phones_display", "subscriber_tag_ids_display"))},
+            {
+                "fields": (
+                    PARENT_TEXTS["subscriber_remark"],
+                    ("subscriber_phones_display", "subscriber_tag_ids_display"),
+                )
+            },
         ),
         (
             _("同步状态"),
@@ -219,33 +272,30 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "classes": ("collapse",),
                 "fields": (
                     ("state", "state_changed_at"),
-                    ("last_refreshed_at", "last_attempt_at"),
-                    ("last_trigger", "last_triggered_by"),
+                    ("last_refreshed_at", "last_changed_at", "last_attempt_at"),
+                    ("last_trigger", "last_triggered_by_name"),
                     "last_error_display",
                 ),
             },
         ),
     )
     readonly_fields = (
+        *PARENT_TEXTS.values(),
         "external_userid",
-        "name",
         "avatar_display",
         "type",
         "gender",
         "unionid",
-        "position",
-        "corp_name",
-        "corp_full_name",
         "is_subscribe",
-        "subscriber_remark",
         "subscriber_phones_display",
         "subscriber_tag_ids_display",
         "state",
         "state_changed_at",
         "last_refreshed_at",
+        "last_changed_at",
         "last_attempt_at",
         "last_trigger",
-        "last_triggered_by",
+        "last_triggered_by_name",
         "last_error_display",
     )
 
@@ -261,7 +311,21 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return with_teacher_count(contacts).annotate(reveal_phones=reveal_phones_flag(request))
 
     def get_search_results(self, request, queryset, search_term):
-        return search_contacts(contacts=queryset, term=search_term), False
+        found = search_contacts(contacts=queryset, term=search_term, may_search_phones=can_see_phones(request))
+        return found, False
+
+    def parent_found(self, changelist) -> ExternalContact | None:
+        return changelist.result_list[0] if changelist.result_count == 1 else None
+
+    def action_checkbox(self, contact: ExternalContact):
+        # Django's own names the row by str(contact), the name unmasked, for screen readers.
+        label = format_html(gettext("Select this object for an action - {}"), self.name_display(contact))
+        checkbox = forms.CheckboxInput({"class": "action-select", "aria-label": label}, lambda value: False)
+        return checkbox.render(ACTION_CHECKBOX_NAME, str(contact.pk))
+
+    @admin.display(description=_("最近触发人"))
+    def last_triggered_by_name(self, contact: ExternalContact) -> str:
+        return staff_name(contact.last_triggered_by)
 
     @admin.display(description=_("头像"))
     def avatar_thumbnail(self, contact: ExternalContact):
@@ -272,7 +336,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return self._avatar(contact, 96)
 
     def _avatar(self, contact: ExternalContact, size: int):
-        initial = (contact.name or contact.external_userid)[:1]
+        initial = self.name_display(contact)[:1]
         url = contact.avatar or ""
         if not url.lower().startswith(("http://", "https://")):
             return format_html('<span class="avatar" style="--size: {}px">{}</span>', size, initial)
@@ -288,7 +352,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("姓名"), ordering="name")
     def name_display(self, contact: ExternalContact) -> str:
-        return contact.name or contact.external_userid
+        return parent_label(contact, reveal=reveals_phones(contact))
 
     @admin.display(description=_("跟进老师数"), ordering="teacher_count")
     def teacher_count_display(self, contact: ExternalContact) -> int:
@@ -320,19 +384,22 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         extra_context = extra_context or {}
         if contact is not None and self.has_view_permission(request, contact):
             reveal = can_see_phones(request)
+            label = parent_label(contact, reveal=reveal)
             extra_context.update(
+                subtitle=label,
+                shown_label=label,
                 can_refresh=self.has_refresh_permission(request),
                 refresh_url=reverse("admin:contacts_externalcontact_refresh", args=[contact.pk]),
                 history=self._history(contact, reveal_phones=reveal),
                 history_total=contact.snapshots.count(),
                 history_url=reverse("admin:contacts_contactsnapshot_changelist") + f"?contact__id__exact={contact.pk}",
-                children=self._children(contact),
+                children=self._children(contact, reveal_phones=reveal),
             )
             if reveal and request.method == "GET" and contact.phones.exists():
                 record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=contact)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _children(self, contact: ExternalContact) -> list[dict]:
+    def _children(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
         """The parent's children on the school roster, current ones first; one query."""
         links = (
             Guardianship.objects.filter(guardian__external_userid=contact.external_userid)
@@ -342,25 +409,33 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return [
             {
-                "name": str(link.student),
+                "name": shown_text(str(link.student), reveal=reveal_phones),
                 "class_name": link.student.department.name if link.student.department else "",
-                "relation": link.relation or "",
+                "relation": shown_text(link.relation, reveal=reveal_phones) or "",
                 "gone_at": link.gone_at or link.student.gone_at,
             }
             for link in links
         ]
 
     def _history(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
-        snapshots = contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS]
+        # Refreshes that found nothing new leave no record: the history is what happened.
+        snapshots = list(contact.snapshots.select_related("triggered_by").defer("raw")[:HISTORY_ROWS])
+        changes = [ContactChanges.from_json(snapshot.changes) for snapshot in snapshots]
+        names = member_names(userids=(userid for change in changes for userid in change.teacher_userids))
         refreshes = [
             {
                 "fetched_at": snapshot.fetched_at,
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
-                "changes": ContactChanges.from_json(snapshot.changes).lines(reveal_phones=reveal_phones)
-                or [gettext("无变化")],
+                "changes": record_lines(
+                    changes=change,
+                    error=error_text(snapshot.failure, legacy=snapshot.error),
+                    reveal_phones=reveal_phones,
+                    names=names,
+                ),
+                "failed": snapshot.failed,
             }
-            for snapshot in snapshots
+            for snapshot, change in zip(snapshots, changes, strict=True)
         ]
         # What WeCom reported without a refresh (a teacher and the parent parted, a failed transfer)
         # belongs in the same story; one more query, however many there are.
@@ -369,7 +444,8 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fetched_at": event.received_at,
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
-                "changes": outcome_text(event).splitlines(),
+                "changes": [shown_text(line, reveal=reveal_phones) for line in outcome_text(event).splitlines()],
+                "failed": False,
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
         ]
@@ -399,7 +475,7 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not (can_refresh(request) and self.has_view_permission(request)):
-            raise PermissionDenied
+            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -409,10 +485,17 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except WeComError as error:
             self._report_failure(request, error)
             return HttpResponseRedirect(change_url)
-        summary = result.changes.summary(reveal_phones=can_see_phones(request))
+        except (CallsHeldBack, SharedCacheUnavailable) as error:
+            self._report_not_done(request, error)
+            return HttpResponseRedirect(change_url)
+        reveal = can_see_phones(request)
+        summary = result.changes.summary(
+            reveal_phones=reveal, names=member_names(userids=result.changes.teacher_userids)
+        )
+        name = parent_label(result.contact, reveal=reveal)
         self.message_user(
             request,
-            gettext("已从企业微信刷新「%(name)s」：%(summary)s") % {"name": result.contact, "summary": summary},
+            gettext("已从企业微信刷新「%(name)s」：%(summary)s") % {"name": name, "summary": summary},
             messages.SUCCESS,
         )
         return HttpResponseRedirect(change_url)
@@ -425,9 +508,14 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             text += " " + gettext("本地数据未改动。")
         self.message_user(request, text, messages.ERROR)
 
+    def _report_not_done(self, request: HttpRequest, error: CallsHeldBack | SharedCacheUnavailable) -> None:
+        """WeCom was not asked: its limit holds calls back, or the shared cache is down."""
+        text = error.describe(language=get_language()) + " " + gettext("本地数据未改动。")
+        self.message_user(request, text, messages.ERROR)
+
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
         if not (can_refresh(request) and self.has_view_permission(request)):
-            raise PermissionDenied
+            raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             external_userid = form.cleaned_data["external_userid"]
@@ -437,9 +525,12 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
             except WeComError as error:
                 form.add_error("external_userid", self._lookup_error(error))
+            except (CallsHeldBack, SharedCacheUnavailable) as error:
+                form.add_error("external_userid", error.describe(language=get_language()))
             else:
                 found = gettext("已找到并保存「%(name)s」。") if result.created else gettext("已刷新「%(name)s」。")
-                self.message_user(request, found % {"name": result.contact}, messages.SUCCESS)
+                name = parent_label(result.contact, reveal=can_see_phones(request))
+                self.message_user(request, found % {"name": name}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:contacts_externalcontact_change", args=[result.contact.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -483,19 +574,36 @@ class ExternalContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if outcome.error:
                 failures.append(f"{outcome.external_userid}: {outcome.error.for_reader()}")
 
-        summary = refresh_many(
-            external_userids=external_userids, trigger=RefreshTrigger.STAFF, triggered_by=user, on_outcome=note
-        )
+        try:
+            # In the request's own thread: a page waits for no pool, and never for a limit.
+            summary = refresh_concurrently(
+                external_userids=external_userids,
+                trigger=RefreshTrigger.STAFF,
+                policy=RateLimitPolicy.for_staff(),
+                triggered_by=user,
+                concurrency=1,
+                on_outcome=note,
+            )
+        except SharedCacheUnavailable as error:
+            self._report_not_done(request, error)
+            return
         text = gettext("已刷新 %(refreshed)d 位家长，其中 %(changed)d 位有变化，%(failed)d 位失败。") % {
             "refreshed": summary.refreshed,
             "changed": summary.changed + summary.created,
-            "failed": summary.failed + summary.skipped,
+            "failed": summary.failed + summary.left,
         }
-        self.message_user(request, text, messages.ERROR if failures else messages.SUCCESS)
+        self.message_user(request, text, messages.ERROR if failures or summary.left else messages.SUCCESS)
         for failure in failures[:5]:
             self.message_user(request, failure, messages.ERROR)
-        if summary.skipped:
+        if summary.gave_up_on_limits:
             self.message_user(
-                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.skipped}, messages.ERROR
+                request,
+                gettext("企业微信限制了调用频率，其余 %(n)d 位家长未刷新，请在 %(time)s（北京时间）之后再试。")
+                % {"n": summary.left, "time": clock_time(summary.next_try)},
+                messages.ERROR,
+            )
+        elif summary.left:
+            self.message_user(
+                request, gettext("遇到配置错误，其余 %(n)d 位家长未尝试。") % {"n": summary.left}, messages.ERROR
             )
 

@@ -1,4 +1,8 @@
-"""What became of a WeCom event, stored as codes and values and shown in the reader's language."""
+"""What became of a WeCom event, stored as codes and values and shown in the reader's language.
+
+A teacher is kept as pages show them, "罗凯 (rocky)": a name is the same in every language,
+and the event tells who it was then.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ from contacts.texts import TextCatalogue
 def _transfer_failed(values: Mapping[str, Any]) -> str:
     code = str(values.get("reason", ""))
     label = TRANSFER_FAIL_REASONS.get(code)
-    return gettext("接替老师 %(userid)s 接替失败：%(reason)s") % {
-        "userid": values.get("userid", ""),
+    return gettext("接替老师 %(teacher)s 接替失败：%(reason)s") % {
+        "teacher": values.get("teacher", ""),
         "reason": f"{label}（{code}）" if label else code or gettext("未说明原因"),
     }
 
@@ -30,8 +34,8 @@ OUTCOMES = TextCatalogue(
         "refreshed": gettext_noop("已刷新家长：%(summary)s"),
         "refresh_failed": gettext_noop("刷新家长失败：%(error)s"),
         "parent_lost": gettext_noop("家长已无联系：%(error)s"),
-        "teacher_deleted_parent": gettext_noop("老师 %(userid)s 删除了这位家长"),
-        "parent_deleted_teacher": gettext_noop("家长删除了老师 %(userid)s"),
+        "teacher_deleted_parent": gettext_noop("老师 %(teacher)s 删除了这位家长"),
+        "parent_deleted_teacher": gettext_noop("家长删除了老师 %(teacher)s"),
         "relation_ended": gettext_noop("%(what)s，该跟进关系已结束（记录保留）。"),
         "relation_not_active": gettext_noop("%(what)s；本地没有进行中的该跟进关系，无需更新。"),
         "transfer_failed": _transfer_failed,

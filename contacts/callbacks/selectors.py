@@ -1,9 +1,10 @@
 """Read-only queries about received WeCom events."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from contacts.callbacks import events
 from contacts.models import CallbackEvent, CallbackStatus, ExternalContact
+from contacts.selectors import search_contacts
 
 
 def history_events(*, contact: ExternalContact, limit: int) -> QuerySet[CallbackEvent]:
@@ -20,4 +21,18 @@ def history_events(*, contact: ExternalContact, limit: int) -> QuerySet[Callback
         )
         .defer("payload")
         .order_by("-received_at", "-id")[:limit]
+    )
+
+
+def search_callback_events(
+    *, callback_events: QuerySet[CallbackEvent], term: str, may_search_phones: bool
+) -> QuerySet[CallbackEvent]:
+    """Events whose external_userid or userid contains `term`, and the events of the parents a search
+    of the parent list would find."""
+    term = term.strip()
+    if not term:
+        return callback_events
+    parents = search_contacts(contacts=ExternalContact.objects.all(), term=term, may_search_phones=may_search_phones)
+    return callback_events.filter(
+        Q(external_userid__icontains=term) | Q(userid__icontains=term) | Q(contact__in=parents)
     )

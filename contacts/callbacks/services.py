@@ -1,10 +1,12 @@
 """Store each WeCom event once, and apply it later in a background task.
 
-`accept_event` runs in the request: it stores the verified event and queues its task
-in one transaction, and makes no WeCom call, so WeCom gets its answer at once.
+`accept_event` runs in the request: it stores the verified event and, once it is committed,
+queues its task on the "callbacks" queue, whose workers never run jobs, so an event never waits
+behind a whole-school sync. It makes no WeCom call, so WeCom gets its answer at once.
 A retried delivery of the same message (same fingerprint) is stored and queued only once.
 
-`process_event` runs in the task and applies the event:
+`process_event` runs in the task and applies the event, with the worker thread's one
+client, so a worker's events share its keep-alive connections to WeCom:
 
 - change_external_contact add/edit: refresh that parent (trigger 企业微信回调);
 - del_external_contact (a teacher deleted the parent), del_follow_user (the parent deleted
@@ -24,15 +26,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contacts import tasks
 from contacts.callbacks import events
 from contacts.callbacks.messages import CallbackMessage
 from contacts.callbacks.outcomes import OUTCOMES
 from contacts.callbacks.roster import RosterChange, apply_school_user, remove_parent, remove_student
 from contacts.models import CallbackEvent, CallbackStatus, ExternalContact, FollowUser, RefreshTrigger
+from contacts.selectors import member_label_of, member_names
 from contacts.services.refresh import refresh_contact
 from contacts.texts import Message, changes_value, error_value
 from contacts.wecom.client import WeComClient, get_client
@@ -56,24 +61,22 @@ def _outcome(status: CallbackStatus, code: str, contact: ExternalContact | None 
 
 def accept_event(*, message: CallbackMessage) -> CallbackEvent | None:
     """Store a verified event and queue its processing; None for a delivery already stored."""
-    from contacts.tasks import process_callback_event
-
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = CallbackEvent.objects.create(
-                    fingerprint=message.fingerprint,
-                    event=message.event[:64] or message.msg_type[:64],
-                    change_type=message.change_type[:64],
-                    external_userid=message.external_userid[:MAX_ID_LENGTH],
-                    userid=message.userid[:MAX_ID_LENGTH],
-                    created_at_wecom=message.created_at,
-                    payload=message.fields,
-                )
-        except IntegrityError:
-            return None
-        # In the same transaction: the event is never stored without its task, nor queued twice.
-        process_callback_event.enqueue(event_id=event.pk)
+    try:
+        with transaction.atomic():
+            event = CallbackEvent.objects.create(
+                fingerprint=message.fingerprint,
+                event=message.event[:64] or message.msg_type[:64],
+                change_type=message.change_type[:64],
+                external_userid=message.external_userid[:MAX_ID_LENGTH],
+                userid=message.userid[:MAX_ID_LENGTH],
+                created_at_wecom=message.created_at,
+                payload=message.fields,
+            )
+    except IntegrityError:
+        return None
+    # Once stored: a worker never looks for an event it cannot see yet, and a repeated
+    # delivery, refused above, is never queued twice.
+    transaction.on_commit(partial(tasks.process_callback_event.enqueue, event_id=event.pk))
     return event
 
 
@@ -83,7 +86,7 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
     if event is None or event.status != CallbackStatus.RECEIVED:
         return event
     try:
-        outcome = _apply(event=event, client=client)
+        outcome = _apply(event=event, client=client or get_client())
     except Exception:
         # Whatever went wrong, the event must not stay "received" for ever.
         logger.exception("WeCom callback event %s could not be applied", event.pk)
@@ -101,7 +104,7 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
 # -- applying ---------------------------------------------------------------------------------
 
 
-def _apply(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+def _apply(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     if event.event == events.CHANGE_EXTERNAL_CONTACT and event.change_type in events.EXTERNAL_CONTACT_CHANGES:
         if not event.external_userid:
             return _outcome(CallbackStatus.IGNORED, "no_external_userid")
@@ -117,7 +120,7 @@ def _apply(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
     return _outcome(CallbackStatus.IGNORED, "not_handled")
 
 
-def _refresh(*, external_userid: str, client: WeComClient | None, lost_is_news: bool = False) -> Outcome:
+def _refresh(*, external_userid: str, client: WeComClient, lost_is_news: bool = False) -> Outcome:
     """Refresh a parent; with `lost_is_news`, a parent no longer connected is an outcome, not a failure."""
     stored = ExternalContact.objects.filter(external_userid=external_userid).first()
     try:
@@ -126,7 +129,10 @@ def _refresh(*, external_userid: str, client: WeComClient | None, lost_is_news: 
         if lost_is_news and error.not_connected:
             return _outcome(CallbackStatus.PROCESSED, "parent_lost", stored, error=error_value(error))
         return _outcome(CallbackStatus.FAILED, "refresh_failed", stored, error=error_value(error))
-    return _outcome(CallbackStatus.PROCESSED, "refreshed", result.contact, summary=changes_value(result.changes))
+    names = member_names(userids=result.changes.teacher_userids)
+    return _outcome(
+        CallbackStatus.PROCESSED, "refreshed", result.contact, summary=changes_value(result.changes, names=names)
+    )
 
 
 def _ended_at(event: CallbackEvent) -> dt.datetime:
@@ -136,30 +142,33 @@ def _ended_at(event: CallbackEvent) -> dt.datetime:
     return event.received_at
 
 
-def _end_relation(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+def _end_relation(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()
     if contact is None:
         # Unknown here: store the parent as WeCom now describes them, without that teacher.
         return _refresh(external_userid=event.external_userid, client=client)
     what = OUTCOMES.message(
         "teacher_deleted_parent" if event.change_type == events.DEL_EXTERNAL_CONTACT else "parent_deleted_teacher",
-        userid=event.userid,
+        teacher=member_label_of(userid=event.userid),
     )
     ended = FollowUser.objects.filter(contact=contact, userid=event.userid, ended_at__isnull=True).update(
         ended_at=_ended_at(event)
     )
+    if ended:
+        # The stored teachers no longer mirror the last answer: the next refresh compares them row by row.
+        ExternalContact.objects.filter(pk=contact.pk).update(answer_hash="")
     return _outcome(CallbackStatus.PROCESSED, "relation_ended" if ended else "relation_not_active", contact, what=what)
 
 
 def _transfer_failed(*, event: CallbackEvent) -> Outcome:
     contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()
     reason = str(event.payload.get("FailReason", ""))
-    return _outcome(CallbackStatus.PROCESSED, "transfer_failed", contact, userid=event.userid, reason=reason)
+    teacher = member_label_of(userid=event.userid)
+    return _outcome(CallbackStatus.PROCESSED, "transfer_failed", contact, teacher=teacher, reason=reason)
 
 
-def _roster_change(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+def _roster_change(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     now = timezone.now()
-    client = client or get_client()
     try:
         if event.change_type == events.DELETE_PARENT:
             change = remove_parent(parent_userid=event.userid, now=now)

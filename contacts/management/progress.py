@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from contacts.services.batch import RefreshOutcome
-from contacts.services.runner import RunSummary
+from contacts.services.runner import RefreshOutcome, RunSummary
+from contacts.sharedcache import SharedCacheUnavailable
 
 BAR_WIDTH = 30
 MIN_INTERVAL = 0.1
@@ -169,14 +169,25 @@ def positive_int(value: str) -> int:
     return number
 
 
+# The exit status of a command stopped by the shared cache: not a parent's failure (1), nothing could be done.
+EXIT_SHARED_CACHE_UNAVAILABLE = 2
+
+
 def report_summary(command: BaseCommand, summary: RunSummary) -> bool:
-    """Print why the run stopped (if it did) and the summary line; True when any parent failed."""
-    if summary.stopped_by is not None and summary.skipped:
+    """Print why the run stopped (if it did) and the summary line; True when any parent failed or was left."""
+    if summary.gave_up_on_limits:
+        command.stderr.write(command.style.ERROR(f"Stopped: {summary.stop_reason()}"))
+    elif summary.stopped_by is not None and summary.left:
         command.stderr.write(
-            command.style.ERROR(f"Stopped: {summary.stopped_by.describe()} — the other parents would fail alike.")
+            command.style.ERROR(f"Stopped: {summary.stop_reason()} — the other parents would fail alike.")
         )
     if summary.retries:
-        command.stdout.write(f"WeCom asked to slow down {summary.retries} time(s); those parents were tried again.")
-    failed = summary.failed + summary.skipped
+        command.stdout.write(f"WeCom asked to slow down {summary.retries} time(s); those parents were put back.")
+    failed = summary.failed + summary.left
     command.stdout.write(command.style.ERROR(str(summary)) if failed else command.style.SUCCESS(str(summary)))
     return bool(failed)
+
+
+def shared_cache_unavailable(error: SharedCacheUnavailable) -> CommandError:
+    """The error a command stops with at the first shared-cache failure: one message, exit status 2."""
+    return CommandError(f"Stopped: {error.describe()}", returncode=EXIT_SHARED_CACHE_UNAVAILABLE)

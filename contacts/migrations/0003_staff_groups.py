@@ -6,15 +6,9 @@ GROUP_NAMES = ["查看家长", "家长管理员"]
 
 
 def create_groups(apps, schema_editor):
-    from contacts.staff_groups import ensure_staff_groups
+    from contacts.staff_groups import ensure_staff_groups_in_migration
 
-    app_config = apps.get_app_config("contacts")
-    # create_permissions() skips apps without a models module; historical apps have none.
-    app_config.models_module = True
-    try:
-        ensure_staff_groups(apps=apps, using=schema_editor.connection.alias)
-    finally:
-        app_config.models_module = None
+    ensure_staff_groups_in_migration(apps, schema_editor)
 
 
 def remove_groups(apps, schema_editor):

@@ -2,7 +2,7 @@
 
 from contacts.models.audit import AuditAction, AuditEntry
 from contacts.models.callbacks import CallbackEvent, CallbackStatus
-from contacts.models.jobs import JobItem, JobItemStatus, JobKind, JobStatus, SyncJob
+from contacts.models.jobs import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, SyncJob
 from contacts.models.parents import (
     PHONE_INDEX_LENGTH,
     AttributeType,
@@ -19,9 +19,19 @@ from contacts.models.parents import (
     TagType,
 )
 from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, Student
+from contacts.models.staff import (
+    TEACHING_TYPES,
+    DepartmentAdmin,
+    DepartmentAdminType,
+    MemberStatus,
+    StaffMember,
+    WeComAccount,
+    member_label,
+)
 
 __all__ = [
     "PHONE_INDEX_LENGTH",
+    "TEACHING_TYPES",
     "AttributeType",
     "AuditAction",
     "AuditEntry",
@@ -32,6 +42,8 @@ __all__ = [
     "ContactSnapshot",
     "ContactType",
     "Department",
+    "DepartmentAdmin",
+    "DepartmentAdminType",
     "DepartmentType",
     "ExternalContact",
     "ExternalProfileAttribute",
@@ -44,8 +56,13 @@ __all__ = [
     "JobItemStatus",
     "JobKind",
     "JobStatus",
+    "MemberStatus",
+    "PauseReason",
     "RefreshTrigger",
+    "StaffMember",
     "Student",
     "SyncJob",
     "TagType",
+    "WeComAccount",
+    "member_label",
 ]

@@ -1,4 +1,4 @@
-"""Who refreshed which parent and who saw unmasked phone numbers."""
+"""Who refreshed which parent, who saw unmasked phone numbers and who searched by one."""
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +12,7 @@ class AuditAction(models.TextChoices):
     REFRESH = "refresh", _("从企业微信刷新")
     LOOKUP = "lookup", _("按 external_userid 查找")
     VIEW_PHONES = "view_phones", _("查看完整手机号")
+    PHONE_SEARCH = "phone_search", _("按手机号搜索")
 
 
 class AuditEntry(models.Model):

@@ -1,8 +1,12 @@
 """Background jobs over many parents, and each parent's outcome within a job.
 
 A job's work is its items: one per parent. Workers claim items, so several workers
-on several machines split one job and no parent is refreshed twice.
+on several machines split one job and no parent is refreshed twice. A claim is a lease:
+the worker renews it while it lives, and an item whose lease ran out is claimed again
+by another worker (contacts.services.jobs).
 """
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import models
@@ -28,6 +32,11 @@ class JobStatus(models.TextChoices):
 ACTIVE_STATUSES = [JobStatus.QUEUED, JobStatus.DISCOVERING, JobStatus.RUNNING]
 
 
+class PauseReason(models.TextChoices):
+    WECOM_LIMIT = "wecom_limit", _("企业微信频率限制")
+    CALL_BUDGET = "call_budget", _("本系统调用额度已用完")
+
+
 class SyncJob(models.Model):
     kind = models.CharField(_("任务"), max_length=20, choices=JobKind.choices)
     status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -47,6 +56,9 @@ class SyncJob(models.Model):
     failure = models.JSONField(_("错误"), null=True, blank=True)
     # Text written before failures were stored as codes; shown for those jobs only.
     error = models.TextField(_("错误"), blank=True)
+    # Set while the job waits out WeCom's rate limit, for its page; left as it was when the job ends.
+    paused_until = models.DateTimeField(_("暂停至"), null=True, blank=True)
+    pause_reason = models.CharField(_("暂停原因"), max_length=20, choices=PauseReason.choices, blank=True)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "同步任务")
@@ -67,6 +79,10 @@ class SyncJob(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def is_paused(self, *, now: dt.datetime) -> bool:
+        """True while the active job waits out a rate limit."""
+        return self.is_active and self.paused_until is not None and self.paused_until > now
+
 
 class JobItemStatus(models.TextChoices):
     PENDING = "pending", _("待刷新")
@@ -80,6 +96,9 @@ class JobItem(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=JobItemStatus.choices, default=JobItemStatus.PENDING)
     claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
     claimed_by = models.CharField(_("领取者"), max_length=128, blank=True)
+    # Null: nobody has claimed the item. In the past: its worker stopped, anyone may take it back.
+    lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
+    claims = models.PositiveSmallIntegerField(_("领取次数"), default=0)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     changed = models.BooleanField(_("有变化"), default=False)
     created = models.BooleanField(_("新家长"), default=False)

@@ -74,7 +74,12 @@ class ExternalContact(models.Model):
 
     state = models.CharField(_("状态"), max_length=20, choices=ConnectionState.choices, default=ConnectionState.ACTIVE)
     state_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
-    last_refreshed_at = models.DateTimeField(_("最近成功刷新"), null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(
+        _("最近成功刷新"), null=True, blank=True, help_text=_("最近一次企业微信成功返回这位家长的时间，无论有无变化")
+    )
+    last_changed_at = models.DateTimeField(
+        _("最近变化"), null=True, blank=True, help_text=_("最近一次保存的内容或联系状态发生变化的时间")
+    )
     last_attempt_at = models.DateTimeField(_("最近尝试刷新"), null=True, blank=True)
     last_trigger = models.CharField(_("最近触发方式"), max_length=20, choices=RefreshTrigger.choices, blank=True)
     last_triggered_by = models.ForeignKey(
@@ -90,6 +95,8 @@ class ExternalContact(models.Model):
     # Text written before failures were stored as records; shown for those rows only.
     last_error = models.TextField(_("最近错误"), blank=True)
     last_errcode = models.IntegerField(_("最近错误码"), null=True, blank=True)
+    # answer_fingerprint() of the answer stored last; empty until a refresh stores one.
+    answer_hash = models.CharField(_("返回内容指纹"), max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -130,7 +137,8 @@ class ExternalProfileAttribute(models.Model):
         constraints = [models.UniqueConstraint(fields=["contact", "position"], name="unique_attribute_position")]
 
     def __str__(self) -> str:
-        return self.name or ""
+        # Not the name the parent typed: it may hold a phone number, which some staff see masked.
+        return str(self.type_label)
 
     @property
     def type_label(self) -> str:
@@ -165,7 +173,8 @@ class FollowUser(models.Model):
         indexes = [models.Index(fields=["userid"])]
 
     def __str__(self) -> str:
-        return f"{self.userid}: {self.remark or ''}"
+        # Not the remark: it may hold a phone number, which some staff see masked.
+        return self.userid
 
 
 class FollowUserTag(models.Model):
@@ -184,7 +193,13 @@ class FollowUserTag(models.Model):
 
 
 class ContactSnapshot(models.Model):
-    """The raw answer of one successful refresh, kept so nothing fetched is ever lost."""
+    """One refresh worth remembering: an answer that differed from the stored one, or a new failure.
+
+    A successful refresh keeps WeCom's raw answer, so nothing fetched is ever lost, and
+    what it changed. A failed one keeps the error (and the change of connection state it
+    caused), without an answer. A refresh that found everything as stored leaves no record:
+    the parent's last_refreshed_at says when it was checked.
+    """
 
     contact = models.ForeignKey(ExternalContact, on_delete=models.CASCADE, related_name="snapshots")
     fetched_at = models.DateTimeField(_("获取时间"), db_index=True)
@@ -197,17 +212,30 @@ class ContactSnapshot(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    raw = models.JSONField(_("企业微信原始返回"))
+    raw = models.JSONField(_("企业微信原始返回"), null=True, blank=True, help_text=_("刷新失败时为空"))
     changes = models.JSONField(_("变更"), default=dict, blank=True)
+    # The failure as WeComError.as_record(), shown in the reader's language.
+    failure = models.JSONField(_("错误"), null=True, blank=True)
+    # Text written before failures were stored as records; shown for those records only.
+    error = models.TextField(_("错误"), blank=True, help_text=_("刷新失败时企业微信的错误及处理建议"))
+    errcode = models.IntegerField(_("错误码"), null=True, blank=True)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "刷新记录")
         verbose_name_plural = pgettext_lazy("many", "刷新记录")
         ordering = ["-fetched_at", "-id"]
+        indexes = [models.Index(fields=["contact", "fetched_at"], name="snapshot_contact_time")]
 
     def __str__(self) -> str:
-        # The page title: the parent and the time in the school's time zone, as every other page shows it.
-        return f"{self.contact} · {timezone.localtime(self.fetched_at):%Y-%m-%d %H:%M}"
+        return self.titled(str(self.contact))
+
+    def titled(self, parent: str) -> str:
+        """The page title: the parent as shown, and the time in the school's time zone as every other page shows it."""
+        return f"{parent} · {timezone.localtime(self.fetched_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failure or self.error)
 
 
 PHONE_INDEX_LENGTH = 64

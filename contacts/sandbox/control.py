@@ -60,6 +60,8 @@ def _info(sandbox: SandboxServer) -> Reply:
     return ok_reply(
         url=sandbox.url,
         corp_id=sandbox.corp_id,
+        agent_id=sandbox.sign_in.agent_id,
+        login_base=sandbox.base_url,
         school=school.name,
         parents=school.parent_count,
         composition=school.composition(),

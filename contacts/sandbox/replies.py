@@ -19,6 +19,7 @@ ERRMSGS: dict[int, str] = {
     40001: "invalid credential",
     40013: "invalid corpid",
     40014: "invalid access_token",
+    40029: "invalid code",
     40058: "invalid parameter",
     40096: "invalid external userid",
     41001: "access_token missing",
@@ -44,6 +45,7 @@ class Reply:
     body: bytes
     content_type: str = JSON_TYPE
     errcode: int | None = None  # for the statistics; None for HTML and cut answers
+    location: str = ""  # where a redirect (3xx) sends the browser
 
 
 def json_reply(payload: dict[str, Any], status: int = 200) -> Reply:

@@ -516,6 +516,31 @@ class School:
     def class_ids(self) -> list[int]:
         return list(self._class_admins)
 
+    def member(self, userid: str) -> dict[str, Any] | None:
+        """user/get (doc 90196) of a staff member; None for an unknown userid.
+
+        `department` is the member's place in the school's staff directory (企业通讯录), not the
+        家校通讯录 classes: every simulated member sits at its root.
+        """
+        name = self._staff_names.get(userid)
+        if name is None:
+            return None
+        return {"userid": userid, "name": name, "department": [1], "main_department": 1, "status": 1}
+
+    def teachers(self) -> list[tuple[str, str, str]]:
+        """(userid, name, what they do) of every staff member, heads and teachers of 三年级1班 first."""
+        roles: dict[str, list[str]] = {userid: [] for userid in self._staff_names}
+        class_names = {d["id"]: d["name"] for d in self._departments if d["type"] == DEPT_CLASS}
+        for class_id, admins in self._class_admins.items():
+            for admin in admins:
+                role = "班主任" if admin.type == ADMIN_HEAD_TEACHER else admin.subject
+                roles[admin.userid].append(f"{class_names[class_id]}{role}")
+        for stage_id, userid in self._stage_heads.items():
+            roles[userid].append(f"{'小学' if stage_id == PRIMARY_ID else '初中'}学段负责人")
+        order = {"rocky": 0, "tommy": 1}
+        userids = sorted(self._staff_names, key=lambda userid: order.get(userid, 2))
+        return [(userid, self._staff_names[userid], "、".join(roles[userid])) for userid in userids]
+
     def departments(self, department_id: int | None = None) -> list[dict[str, Any]] | None:
         """The whole tree, or one department and everything below it; None for an unknown id."""
         by_id = {d["id"]: d for d in self._departments}

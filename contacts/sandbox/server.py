@@ -10,6 +10,18 @@ WeCom APIs (all GET, under /cgi-bin/, answers `application/json; charset=utf-8`)
 - `school/department/list[?id=]`: the whole tree, or one department and all below; 60003 unknown.
 - `school/user/list_parent?department_id=`: the parents of one department; 60003 unknown.
 - `school/user/get?userid=`: one student or parent of the roster; 41009 missing, 60111 unknown.
+- `user/get?userid=`: a staff member's name and status; 41009 missing, 60111 unknown.
+- `auth/getuserinfo?code=`: who a sign-in code belongs to: `userid` for a member, `openid` and
+  `external_userid` for someone who is not; 40029 for an unknown, used or expired code.
+
+Staff sign-in (see `signin.py`), HTML pages a browser is sent to:
+
+- `GET /wwlogin/sso/login?login_type=CorpApp&appid=&agentid=&redirect_uri=&state=` (the web login)
+  and `GET /connect/oauth2/authorize?appid=&redirect_uri=&response_type=code&scope=snsapi_base&state=&agentid=`
+  (inside the WeCom app): a page listing the school's staff, and a visitor who is not a member;
+  a wrong appid (not the corp id), agentid or redirect_uri gets an error page.
+- `POST /wwlogin/sso/choose` (the page's form): redirects to `redirect_uri?code=CODE&state=STATE`.
+  A code works once, within 5 minutes.
 
 Each answer waits `latency_ms` first. Faults (see `faults.py`) are injected after the
 token check: a fault bound to an external_userid on externalcontact/get, else one drawn
@@ -66,6 +78,7 @@ from .callbacks import CallbackSender, Delivery, event_xml
 from .faults import DEFAULT_RATE_KINDS, Fault, FaultKind, FaultPlan
 from .replies import HTML_200, HTML_502, HTML_TYPE, Reply, error_reply, json_reply, ok_reply
 from .school import School
+from .signin import CHOOSE_PATH, CODE_TTL, LOGIN_PATH, OAUTH_PATH, CodeStore, SignInPages, getuserinfo
 from .tokens import OK, TokenStore
 
 
@@ -206,7 +219,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(length_header)
         body = self.rfile.read(length) if length > 0 else b""  # read it all: the connection is reused
         client = self.client_address[0]
-        if url.path.startswith("/cgi-bin/"):
+        if url.path in (LOGIN_PATH, OAUTH_PATH) and method == "GET":
+            reply = sandbox.sign_in.login_page(url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+        elif url.path == CHOOSE_PATH and method == "POST":
+            form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+            reply = sandbox.sign_in.choose(form)
+        elif url.path.startswith("/cgi-bin/"):
             if method == "GET":
                 params = dict(parse_qsl(url.query, keep_blank_values=True))
                 reply = sandbox.answer(url.path.removeprefix("/cgi-bin/"), params)
@@ -226,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
+            if reply.location:
+                self.send_header("Location", reply.location)
             self.send_header("Connection", "close" if self.close_connection else "keep-alive")
             self.end_headers()
             self.wfile.write(reply.body)
@@ -234,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # The request line holds the access token (and gettoken the secret): log the path only.
+        # The request line holds the access token (gettoken the secret, getuserinfo a code): log the path only.
         self.log_message("%s %s %s", self.command, urlsplit(self.path).path, code)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -263,6 +283,8 @@ class SandboxServer:
         callback_url: str = "",
         callback_token: str = "",
         callback_aes_key: str = "",
+        agent_id: str = "1000002",
+        code_ttl: float = CODE_TTL,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"the simulator only listens on loopback, not {host!r}")
@@ -284,6 +306,8 @@ class SandboxServer:
             faults=faults,
         )
         self._stats = Stats()
+        self._codes = CodeStore(code_ttl)
+        self.sign_in = SignInPages(school=school, corp_id=corp_id, agent_id=agent_id, codes=self._codes)
         self._callbacks = (
             CallbackSender(url=callback_url, token=callback_token, encoding_aes_key=callback_aes_key, corp_id=corp_id)
             if callback_url
@@ -301,6 +325,8 @@ class SandboxServer:
             "school/department/list": self._department_list,
             "school/user/list_parent": self._list_parent,
             "school/user/get": self._school_user_get,
+            "user/get": self._user_get,
+            "auth/getuserinfo": self._getuserinfo,
         }
         self._httpd = _HTTPServer((host, port), self)  # bound now, so .port is known before start()
 
@@ -507,3 +533,14 @@ class SandboxServer:
             return error_reply(41009)
         user = self.school.school_user(userid)
         return error_reply(60111) if user is None else ok_reply(**user)
+
+    def _user_get(self, params: dict[str, str]) -> Reply:
+        userid = params.get("userid", "")
+        if not userid:
+            return error_reply(41009)
+        member = self.school.member(userid)
+        return error_reply(60111) if member is None else ok_reply(**member)
+
+    def _getuserinfo(self, params: dict[str, str]) -> Reply:
+        identity = getuserinfo(self._codes, params)
+        return error_reply(40029) if identity is None else ok_reply(**identity)

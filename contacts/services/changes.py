@@ -2,19 +2,21 @@
 
 Values are stored as JSON-friendly values (datetimes as ISO text, tags as
 "group/name" strings); rendering happens when shown, in the reader's language,
-and masks phone numbers unless the reader may see them.
+and masks phone numbers unless the reader may see them: the phone fields whole, and the
+phones people typed into any other value (a description "爸爸手机 139 1234 5678").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from contacts.models import ConnectionState, ContactType, Gender
-from contacts.privacy import mask_phone
+from contacts.models import ConnectionState, ContactType, Gender, member_label
+from contacts.privacy import mask_phone, mask_phones_in_text
 
 PHONE_FIELDS = {"subscriber_remark_mobiles", "remark_mobiles"}
 # Fields stored as codes, shown by their labels.
@@ -87,10 +89,17 @@ class ContactChanges:
             follow_users_changed=dict(data.get("follow_users_changed") or {}),
         )
 
-    def lines(self, *, reveal_phones: bool = False) -> list[str]:
-        """One line per change, e.g. "备注 (rocky): 李部长 → 李主任"."""
+    @property
+    def teacher_userids(self) -> list[str]:
+        """The teachers these changes name, each once."""
+        named = [*self.follow_users_added, *self.follow_users_removed, *self.follow_users_changed]
+        return list(dict.fromkeys(named))
+
+    def lines(self, *, reveal_phones: bool = False, names: Mapping[str, str] | None = None) -> list[str]:
+        """One line per change, e.g. "备注 (罗凯 (rocky)): 李部长 → 李主任"; `names` are teachers' names by userid."""
         if self.is_empty:
             return []
+        names = names or {}
         lines = []
         if self.created:
             lines.append(_("新家长，首次保存"))
@@ -98,30 +107,58 @@ class ContactChanges:
             for name, (old, new) in self.fields.items():
                 lines.append(_change_line(name, old, new, reveal_phones=reveal_phones))
         if self.follow_users_added:
-            lines.append(_("新增跟进老师：%(userids)s") % {"userids": ", ".join(self.follow_users_added)})
+            lines.append(_("新增跟进老师：%(userids)s") % {"userids": _teachers(self.follow_users_added, names)})
         if self.follow_users_removed:
-            lines.append(_("跟进关系结束：%(userids)s") % {"userids": ", ".join(self.follow_users_removed)})
+            lines.append(_("跟进关系结束：%(userids)s") % {"userids": _teachers(self.follow_users_removed, names)})
         for userid, changed in self.follow_users_changed.items():
+            owner = member_label(userid, names.get(userid))
             for name, (old, new) in changed.items():
-                lines.append(_change_line(name, old, new, reveal_phones=reveal_phones, owner=userid))
+                lines.append(_change_line(name, old, new, reveal_phones=reveal_phones, owner=owner))
         return lines
 
-    def summary(self, *, reveal_phones: bool = False) -> str:
-        return _("；").join(self.lines(reveal_phones=reveal_phones)) or _("无变化")
+    def summary(self, *, reveal_phones: bool = False, names: Mapping[str, str] | None = None) -> str:
+        return _("；").join(self.lines(reveal_phones=reveal_phones, names=names)) or _("无变化")
+
+
+def _teachers(userids: list[str], names: Mapping[str, str]) -> str:
+    return ", ".join(member_label(userid, names.get(userid)) for userid in userids)
+
+
+def record_lines(
+    *,
+    changes: ContactChanges | dict[str, Any] | None,
+    error: str = "",
+    reveal_phones: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """What one refresh record says, one line each: the failure first, then what changed.
+
+    A successful record without a change kept an answer that differed from the stored
+    one only in what is not stored (a field this app does not know yet).
+    """
+    lines = [_("刷新失败：%(error)s") % {"error": error}] if error else []
+    if not isinstance(changes, ContactChanges):
+        changes = ContactChanges.from_json(changes)
+    lines.extend(changes.lines(reveal_phones=reveal_phones, names=names))
+    return lines or [_("保存的字段无变化；企业微信的原始返回有不同之处，已保留。")]
 
 
 def _change_line(name: str, old: Any, new: Any, *, reveal_phones: bool, owner: str = "") -> str:
-    """A parent's field, or with `owner` a field of that teacher's follow-up."""
+    """A parent's field, or with `owner` (a teacher, as shown) a field of that teacher's follow-up."""
     if owner:
         label = f"{_(FOLLOW_USER_LABELS.get(name, name))} ({owner})"
         choices = None
     else:
         label = _(FIELD_LABELS.get(name, name))
         choices = CHOICE_FIELDS.get(name)
-    mask = name in PHONE_FIELDS and not reveal_phones
+    phone_field = name in PHONE_FIELDS
     if choices is not None:
         old, new = _choice_label(choices, old), _choice_label(choices, new)
-    return _("%(label)s：%(old)s → %(new)s") % {"label": label, "old": _show(old, mask), "new": _show(new, mask)}
+    return _("%(label)s：%(old)s → %(new)s") % {
+        "label": label,
+        "old": _show(old, phone_field=phone_field, reveal_phones=reveal_phones),
+        "new": _show(new, phone_field=phone_field, reveal_phones=reveal_phones),
+    }
 
 
 def _choice_label(choices: Any, value: Any) -> Any:
@@ -131,11 +168,14 @@ def _choice_label(choices: Any, value: Any) -> Any:
         return value
 
 
-def _show(value: Any, mask: bool) -> str:
+def _show(value: Any, *, phone_field: bool, reveal_phones: bool) -> str:
     if value is None or value == [] or value == "":
         return _("（空）")
-    if isinstance(value, list):
-        return ", ".join(mask_phone(v) if mask else str(v) for v in value)
     if isinstance(value, bool):
         return _("是") if value else _("否")
-    return mask_phone(value) if mask else str(value)
+    values = value if isinstance(value, list) else [value]
+    if reveal_phones:
+        return ", ".join(str(v) for v in values)
+    if phone_field:
+        return ", ".join(mask_phone(str(v)) for v in values)
+    return mask_phones_in_text(", ".join(str(v) for v in values))

@@ -1,13 +1,15 @@
-"""Read the school's roster from WeCom and store it (docs 92299, 96741).
+"""Read the school's roster from WeCom and store it (docs 92299, 96741, 90196).
 
-`sync_roster` reads the department tree, every class's parents, and the parents each
-teacher added; only once every WeCom call has succeeded does it write, in one
-transaction, with a number of SQL queries that does not depend on the school's size.
+`sync_roster` reads the department tree (with who heads and teaches each class), every
+class's parents, the staff (each member's name, with user/get) and the parents each teacher
+added; only once every WeCom call has succeeded does it write, in one transaction, with a
+number of SQL queries that does not depend on the school's size.
 Nothing is deleted: what WeCom no longer lists gets `gone_at`, and loses it when seen again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +18,25 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from contacts.models import Department, DepartmentType, FollowUser, Guardian, Guardianship, Student
+from contacts.models import (
+    Department,
+    DepartmentAdmin,
+    DepartmentType,
+    FollowUser,
+    Guardian,
+    Guardianship,
+    StaffMember,
+    Student,
+)
 from contacts.wecom.client import WeComClient
 from contacts.wecom.errors import WeComError
+from contacts.wecom.parsing import ParsedMember
+
+logger = logging.getLogger("contacts.roster")
 
 DEPARTMENTS_API = "school/department/list"
 PARENTS_API = "school/user/list_parent"
+ERRCODE_NO_SUCH_MEMBER = 60111
 
 DEPARTMENT_FIELDS = ["parent_department_id", "name", "type", "register_year", "standard_grade", "order"]
 SEEN_FIELDS = ["last_seen_at", "gone_at"]
@@ -41,6 +56,8 @@ class RosterSync:
     guardians: int = 0
     links: int = 0
     staff: int = 0  # teachers whose externalcontact/list was read
+    members: int = 0  # staff whose name user/get gave
+    members_gone: int = 0
     departments_gone: int = 0
     students_gone: int = 0
     guardians_gone: int = 0
@@ -69,6 +86,9 @@ class _Roster:
     student_class: dict[str, int] = field(default_factory=dict)  # student_userid -> class department_id
     guardians: dict[str, dict[str, Any]] = field(default_factory=dict)  # parent_userid -> fields
     links: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (parent, student) -> relation
+    # (department_id, userid, type, subject) of every department_admins entry
+    department_admins: set[tuple[int, str, int, str]] = field(default_factory=set)
+    members: dict[str, ParsedMember] = field(default_factory=dict)  # userid -> what user/get gave
 
 
 # -- public API ---------------------------------------------------------------------------
@@ -79,6 +99,7 @@ def sync_roster(*, client: WeComClient) -> RosterSync:
     departments = client.list_departments()
     roster = _read_roster(departments=departments, client=client)
     staff = _staff_userids(departments=departments)
+    roster.members = _read_members(userids=staff, client=client)
     external_userids = _external_userids(roster=roster, staff=staff, client=client)
     with transaction.atomic():
         _lock_roster()
@@ -94,6 +115,11 @@ def _read_roster(*, departments: list[dict[str, Any]], client: WeComClient) -> _
     for department in departments:
         department_id = _department_id(department)
         roster.departments.setdefault(department_id, department)
+        for userid, admin_type, subject in _department_admins(department):
+            if admin_type is None:
+                logger.warning("%s: an admin of department %s has no type; not stored", DEPARTMENTS_API, department_id)
+            else:
+                roster.department_admins.add((department_id, userid, admin_type, subject))
     for department_id, department in roster.departments.items():
         if department.get("type") == DepartmentType.CLASS:
             roster.class_parents[department_id] = client.list_parents(department_id)
@@ -237,12 +263,36 @@ def _staff_userids(*, departments: Iterable[Mapping[str, Any]]) -> list[str]:
         FollowUser.objects.filter(ended_at__isnull=True).order_by("userid").values_list("userid", flat=True).distinct()
     )
     for department in departments:
-        admins = department.get("department_admins") or []
-        for admin in admins if isinstance(admins, list) else []:
-            userid = admin.get("userid") if isinstance(admin, dict) else None
-            if isinstance(userid, str) and userid:
-                found.setdefault(userid, None)
+        for userid, _type, _subject in _department_admins(department):
+            found.setdefault(userid, None)
     return list(found)
+
+
+def _department_admins(department: Mapping[str, Any]) -> list[tuple[str, int | None, str]]:
+    """(userid, type, subject) of each of a department's admins; entries without a userid are skipped."""
+    admins = department.get("department_admins") or []
+    entries = []
+    for admin in admins if isinstance(admins, list) else []:
+        userid = admin.get("userid") if isinstance(admin, dict) else None
+        if isinstance(userid, str) and userid:
+            admin_type = _optional_int(admin.get("type"))
+            entries.append((userid, admin_type, _optional_text(admin.get("subject")) or ""))
+    return entries
+
+
+def _read_members(*, userids: Iterable[str], client: WeComClient) -> dict[str, ParsedMember]:
+    """Each member's user/get answer; a member WeCom no longer knows (60111, left the school) is left out."""
+    members: dict[str, ParsedMember] = {}
+    for userid in userids:
+        try:
+            member = client.get_member(userid)
+        except WeComError as error:
+            if error.errcode != ERRCODE_NO_SUCH_MEMBER:
+                raise
+            logger.info("user/get: no member %s any more (60111)", userid)
+        else:
+            members[member.userid] = member
+    return members
 
 
 def _external_userids(*, roster: _Roster, staff: list[str], client: WeComClient) -> list[str]:
@@ -278,12 +328,17 @@ def _store(*, roster: _Roster, now: datetime) -> dict[str, int]:
     counts["students_back"] = _count_back(Student, "student_userid", roster.students)
     counts["guardians_back"] = _count_back(Guardian, "parent_userid", roster.guardians)
     counts["links_back"] = _count_links_back(roster.links)
+    counts["members"] = len(roster.members)
 
     department_pks = _store_departments(roster=roster, now=now)
     student_pks = _store_students(roster=roster, department_pks=department_pks, now=now)
     guardian_pks = _store_guardians(roster=roster, now=now)
     _store_links(roster=roster, guardian_pks=guardian_pks, student_pks=student_pks, now=now)
+    _store_members(roster=roster, now=now)
+    _store_department_admins(roster=roster, department_pks=department_pks, now=now)
 
+    _mark_gone(DepartmentAdmin, now)
+    counts["members_gone"] = _mark_gone(StaffMember, now)
     counts["links_gone"] = _mark_gone(Guardianship, now)
     counts["students_gone"] = _mark_gone(Student, now)
     counts["guardians_gone"] = _mark_gone(Guardian, now)
@@ -364,6 +419,29 @@ def _store_links(
         for (parent_userid, student_userid), relation in roster.links.items()
     ]
     _upsert(Guardianship, rows, ["guardian", "student"], ["relation"])
+
+
+def _store_members(*, roster: _Roster, now: datetime) -> None:
+    rows = [
+        StaffMember(userid=member.userid, name=member.name, status=member.status, last_seen_at=now, gone_at=None)
+        for member in roster.members.values()
+    ]
+    _upsert(StaffMember, rows, "userid", ["name", "status"])
+
+
+def _store_department_admins(*, roster: _Roster, department_pks: Mapping[int, int], now: datetime) -> None:
+    rows = [
+        DepartmentAdmin(
+            department_id=department_pks[department_id],
+            userid=userid,
+            type=admin_type,
+            subject=subject,
+            last_seen_at=now,
+            gone_at=None,
+        )
+        for department_id, userid, admin_type, subject in sorted(roster.department_admins)
+    ]
+    _upsert(DepartmentAdmin, rows, ["department", "userid", "type", "subject"], [])
 
 
 def _upsert(model: type[models.Model], rows: list[models.Model], unique: str | list[str], fields: list[str]) -> None:

@@ -8,7 +8,10 @@ What it takes care of, so that callers need not:
 - transient failures (errcode -1, 6000, 45033, timeouts, refused connections, HTTP 5xx,
   unreadable answers): at most three tries in all, with exponential backoff and jitter;
 - the call budget: with a `rate_limiter` (from_settings builds one from
-  WECOM_RATE_PER_MINUTE), every request but gettoken first waits for its turn;
+  WECOM_RATE_PER_MINUTE and WECOM_RATE_PER_HOUR), every request but gettoken first waits
+  for its turn;
+- the shared cache: every use of it goes through `SharedCache`, so a cache that cannot
+  be reached is one `SharedCacheUnavailable`, never mistaken for a WeCom failure;
 - every failure reaches callers as a `WeComError`. WeCom takes the token and the secret
   in the query string, and requests puts the full URL in its exception messages, so errors
   are built from redacted text only and never chained to the requests exception.
@@ -20,6 +23,7 @@ import hashlib
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,7 +37,10 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from contacts.sharedcache import SharedCache
+
 from .errors import BAD_API_BASE, NOT_CONFIGURED, ErrorKind, WeComError
+from .parsing import ParsedMember, SignInIdentity, parse_identity, parse_member
 from .redaction import redact
 
 logger = logging.getLogger("contacts.wecom")
@@ -93,7 +100,8 @@ class WeComClient:
     Methods that hold the token or the secret in a local variable are marked
     sensitive, so Django's error reports show their variables as stars.
 
-    Keep one client for a batch of calls: it holds a keep-alive `requests.Session`.
+    It holds a keep-alive `requests.Session`; the clients `from_settings` makes in one
+    thread share that thread's session, so its connections outlive each client.
     The access token lives in `cache`, so clients in other threads and processes that
     share the cache share the token too.
     """
@@ -121,7 +129,7 @@ class WeComClient:
         self._api_base = api_base.rstrip("/")
         self._timeouts = (min(timeout, MAX_CONNECT_TIMEOUT), timeout)
         self._session = session if session is not None else _session_for(self._api_base, pool_size=pool_size)
-        self._cache = cache
+        self._cache = SharedCache(cache)
         self._sleep = sleep
         self._backoff = max(backoff, 0.0)
         self.rate_limiter = rate_limiter
@@ -141,21 +149,25 @@ class WeComClient:
         self.token_wait = self.lock_timeout + 5.0
 
     @classmethod
-    def from_settings(cls) -> WeComClient:
-        """A client for the app configured in the Django settings, with the shared cache."""
+    def from_settings(cls, *, max_wait: float | None = None) -> WeComClient:
+        """A client for the app configured in the Django settings, with the shared cache.
+
+        `max_wait` bounds how long one call waits for its turn (see SharedRateLimiter).
+        """
         from django.core.cache import cache
 
         from contacts.services.ratelimit import rate_limiter_from_settings
 
+        api_base = settings.WECOM_API_BASE.rstrip("/")
         return cls(
             corp_id=settings.WECOM_CORP_ID,
             secret=settings.WECOM_SECRET,
-            api_base=settings.WECOM_API_BASE,
+            api_base=api_base,
             timeout=settings.WECOM_TIMEOUT,
+            session=_session_of_this_thread(api_base, pool_size=max(DEFAULT_POOL_SIZE, settings.WECOM_CONCURRENCY)),
             cache=cache,
             backoff=settings.WECOM_BACKOFF_SECONDS,
-            pool_size=max(DEFAULT_POOL_SIZE, settings.WECOM_CONCURRENCY),
-            rate_limiter=rate_limiter_from_settings(cache=cache),
+            rate_limiter=rate_limiter_from_settings(cache=cache, max_wait=max_wait),
         )
 
     # -- public API -------------------------------------------------------------------
@@ -223,6 +235,18 @@ class WeComClient:
         if not isinstance(answer.get("student"), dict) and not isinstance(answer.get("parent"), dict):
             raise WeComError.malformed(f"{api}: errcode 0 but neither a student nor a parent object", api=api)
         return answer
+
+    def get_member(self, userid: str) -> ParsedMember:
+        """A member of the school (a teacher or other staff): their name and status (user/get, doc 90196)."""
+        return parse_member(self._call("user/get", {"userid": userid}))
+
+    @sensitive_variables("code")
+    def get_user_identity(self, code: str) -> SignInIdentity:
+        """Who a sign-in code belongs to (auth/getuserinfo, doc 91023): a member, or someone who is not.
+
+        A code works once and for 5 minutes; a bad, used or expired one answers errcode 40029.
+        """
+        return parse_identity(self._call("auth/getuserinfo", {"code": code}))
 
     # -- calls with the access token ---------------------------------------------------
 
@@ -315,9 +339,9 @@ class WeComClient:
 
     @sensitive_variables()
     def _scrub(self, text: str, params: Mapping[str, str]) -> str:
-        """`text` without the token or the secret, whether as a URL parameter or bare."""
+        """`text` without the token, the secret or a sign-in code, whether as a URL parameter or bare."""
         text = redact(text)
-        for value in (params.get("access_token"), params.get("corpsecret"), self._secret):
+        for value in (params.get("access_token"), params.get("corpsecret"), params.get("code"), self._secret):
             # Real tokens and secrets are dozens of characters; replacing a value of a
             # few characters everywhere would only garble the message.
             if value and len(value) >= MIN_SCRUBBED_LENGTH:
@@ -425,9 +449,35 @@ def _session_for(api_base: str, *, pool_size: int) -> requests.Session:
     return session
 
 
-def get_client() -> WeComClient:
-    """A client configured from the Django settings."""
-    return WeComClient.from_settings()
+class _ThreadSession(threading.local):
+    key: tuple[int, str, int] | None = None
+    session: requests.Session | None = None
+
+
+_thread_session = _ThreadSession()
+
+
+def _session_of_this_thread(api_base: str, *, pool_size: int) -> requests.Session:
+    """The calling thread's one keep-alive session to WeCom, made on its first use.
+
+    A worker applies one callback event after another, a web process serves one refresh
+    after another: each would otherwise open a new connection (a TLS handshake) for every
+    single call. A session made for other settings, or in the process before a fork, is
+    closed and replaced.
+    """
+    key = (os.getpid(), api_base, pool_size)
+    if _thread_session.key != key or _thread_session.session is None:
+        if _thread_session.session is not None and _thread_session.key[0] == os.getpid():
+            _thread_session.session.close()
+        _thread_session.session = _session_for(api_base, pool_size=pool_size)
+        _thread_session.key = key
+    return _thread_session.session
+
+
+def get_client(*, max_wait: float | None = None) -> WeComClient:
+    """A client configured from the Django settings, on the calling thread's session; `max_wait` as in
+    WeComClient.from_settings."""
+    return WeComClient.from_settings(max_wait=max_wait)
 
 
 # -- module functions ---------------------------------------------------------------------

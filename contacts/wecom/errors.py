@@ -119,6 +119,18 @@ ERRCODES: dict[int, ErrorText] = {
         "Add this server's outgoing IP address to the app's 企业可信IP (trusted IPs).",
         ErrorKind.CONFIGURATION,
     ),
+    40029: ErrorText(
+        "不合法的oauth_code", "invalid OAuth code",
+        "登录凭证无效、已用过或已过期（5分钟内有效，只能用一次），请重新登录。",
+        "The sign-in code is invalid, already used or expired (it works once, within 5 minutes); sign in again.",
+        ErrorKind.PERMANENT,
+    ),
+    60111: ErrorText(
+        "UserID不存在", "userid not found",
+        "企业微信中没有这个成员：成员已离开学校，或 userid 有误，请核对。",
+        "WeCom has no such member: the member left the school, or the userid is wrong; check it.",
+        ErrorKind.PERMANENT,
+    ),
     84061: ErrorText(
         "不存在外部联系人的关系", "no relationship with this external contact",
         "学校与该家长已无联系关系（家长删除了所有老师，或老师都删除了家长），企业微信不再提供其信息。",

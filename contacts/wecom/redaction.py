@@ -1,13 +1,14 @@
-"""Keep the access token and the app secret out of logs and messages.
+"""Keep the access token, the app secret and sign-in codes out of logs and messages.
 
-WeCom takes both in the query string, so any URL that a library logs or puts in an
-exception message would carry them.
+WeCom takes them in the query string, so any URL that a library logs or puts in an
+exception message would carry them. A sign-in code works only once, but until then it
+signs its member in.
 """
 
 import logging
 import re
 
-_SECRET_PARAMS = re.compile(r"(?i)\b(access_token|corpsecret)=[^&\s'\"]*")
+_SECRET_PARAMS = re.compile(r"(?i)\b(access_token|corpsecret|code)=[^&\s'\"]*")
 
 
 def redact(text: str) -> str:

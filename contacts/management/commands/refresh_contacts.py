@@ -5,10 +5,16 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contacts.management.progress import OutcomePrinter, add_concurrency_argument, report_summary
+from contacts.management.progress import (
+    OutcomePrinter,
+    add_concurrency_argument,
+    report_summary,
+    shared_cache_unavailable,
+)
 from contacts.models import RefreshTrigger
 from contacts.selectors import stored_external_userids
-from contacts.services.runner import default_concurrency, refresh_concurrently
+from contacts.services.runner import RateLimitPolicy, default_concurrency, refresh_concurrently
+from contacts.sharedcache import SharedCacheUnavailable
 
 MAX_STALE_HOURS = 24 * 365 * 10
 
@@ -16,7 +22,8 @@ MAX_STALE_HOURS = 24 * 365 * 10
 class Command(BaseCommand):
     help = (
         "Refresh parents (WeCom external contacts) from WeCom and print what changed. "
-        "WECOM_CONCURRENCY parents at a time, within WECOM_RATE_PER_MINUTE. Exits 1 when any parent failed."
+        "WECOM_CONCURRENCY parents at a time, within WECOM_RATE_PER_MINUTE and WECOM_RATE_PER_HOUR. "
+        "Exits 1 when any parent failed or was left (WeCom kept limiting calls), 2 when the shared cache is down."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,9 +49,12 @@ class Command(BaseCommand):
             summary = refresh_concurrently(
                 external_userids=external_userids,
                 trigger=RefreshTrigger.COMMAND,
+                policy=RateLimitPolicy.for_command(),
                 concurrency=options["concurrency"] or default_concurrency(),
                 on_outcome=printer,
             )
+        except SharedCacheUnavailable as error:
+            raise shared_cache_unavailable(error) from None
         finally:
             printer.close()
         if report_summary(self, summary):

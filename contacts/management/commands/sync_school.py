@@ -11,16 +11,24 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contacts.management.progress import OutcomePrinter, add_concurrency_argument, report_summary
+from contacts.management.progress import (
+    OutcomePrinter,
+    add_concurrency_argument,
+    report_summary,
+    shared_cache_unavailable,
+)
 from contacts.models import JobKind, JobStatus, SyncJob
 from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import JobAlreadyActive, run_job_here
+from contacts.services.runner import RateLimitPolicy
+from contacts.sharedcache import SharedCacheUnavailable
 
 
 class Command(BaseCommand):
     help = (
         "Read the school roster from WeCom, then refresh every parent found there or stored here, "
-        "WECOM_CONCURRENCY at a time within WECOM_RATE_PER_MINUTE. Exits 1 when any parent failed."
+        "WECOM_CONCURRENCY at a time within WECOM_RATE_PER_MINUTE and WECOM_RATE_PER_HOUR. "
+        "Exits 1 when any parent failed or the job failed, 2 when the shared cache is down."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,12 +54,16 @@ class Command(BaseCommand):
                 concurrency=options["concurrency"],
                 on_prepared=prepared,
                 on_outcome=outcome,
+                # A command gives up on WeCom's limits within 2 minutes; the job page shows the pauses.
+                policy=RateLimitPolicy.for_command(),
             )
         except JobAlreadyActive as active:
             raise CommandError(
                 f"{active.job} is already running (started {active.job.created_at:%Y-%m-%d %H:%M}); "
                 "see it in the admin under 同步任务."
             ) from None
+        except SharedCacheUnavailable as error:
+            raise shared_cache_unavailable(error) from None
         finally:
             if printer:
                 printer[0].close()

@@ -27,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--corp-id", help="corp id to accept (default: settings.WECOM_CORP_ID)")
         parser.add_argument("--secret", help="app secret to accept (default: settings.WECOM_SECRET)")
         parser.add_argument(
+            "--agent-id", help="AgentID the sign-in pages accept (default: settings.WECOM_AGENT_ID, else 1000002)"
+        )
+        parser.add_argument(
             "--fault",
             action="append",
             default=[],
@@ -93,6 +96,7 @@ class Command(BaseCommand):
                 callback_url=options["callback_url"],
                 callback_token=callback_token,
                 callback_aes_key=callback_aes_key,
+                agent_id=options["agent_id"] or getattr(settings, "WECOM_AGENT_ID", "") or "1000002",
             )
         except (ValueError, OSError) as error:
             raise CommandError(str(error)) from error
@@ -116,6 +120,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  external_userids: {', '.join(school.external_userids()[:_SAMPLES])}, ...")
         self.stdout.write(f"  lost (84061): {', '.join(school.lost_external_userids()[:_SAMPLES])}")
         self.stdout.write(f"  staff userids: {', '.join(school.staff_userids()[:_SAMPLES])}, ...")
+        self.stdout.write(
+            f"  sign-in: set WECOM_LOGIN_BASE and WECOM_OAUTH_BASE={server.base_url}, "
+            f"WECOM_AGENT_ID={server.sign_in.agent_id}"
+        )
         if server.latency_ms:
             self.stdout.write(f"  latency: {server.latency_ms:g} ms")
         if faults or server.faults["rate"]:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0005_callback_events'),
+        ('contacts', '0011_remove_unchanged_history'),
     ]
 
     operations = [
@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
             model_name='callbackevent',
             name='result',
             field=models.JSONField(blank=True, default=list, verbose_name='处理结果'),
+        ),
+        migrations.AddField(
+            model_name='contactsnapshot',
+            name='failure',
+            field=models.JSONField(blank=True, null=True, verbose_name='错误'),
         ),
         migrations.AddField(
             model_name='externalcontact',
