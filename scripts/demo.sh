@@ -52,7 +52,8 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 
-# Parents who left the simulated school fail to refresh, as they would in a real one.
+# It says what the simulated school holds and why a few of its parents fail (they left on purpose);
+# it exits 1 only when others failed too, and the demo starts anyway so that the job page can be read.
 "$PY" manage.py demo_setup --username "$DEMO_USER" --password "$DEMO_PASSWORD" || true
 
 cat <<MSG

@@ -353,10 +353,23 @@ def scenario_ratelimit(setup: Deployment) -> None:
             time.sleep(1)
         print(f"- the whole-school job, while limited: {paused_seen or 'never said it was paused'}")
         print(f"- it stopped after {time.monotonic() - started:.0f} s: {job_counts(job)}")
-        print(f"    reason: {job.error}")
+        print(f"    reason: {stored_job_failure(job)}")
         setup.stop("worker-1")
     finally:
         setup.clear_faults()
+
+
+def stored_job_failure(job) -> str:
+    """Why the job failed, in both languages, as an operator reads it."""
+    from django.utils import translation
+
+    from contacts.services.job_errors import job_error_text
+
+    texts = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            texts.append(job_error_text(job))
+    return " / ".join(dict.fromkeys(texts))
 
 
 def job_status_line(job) -> str:

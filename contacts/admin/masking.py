@@ -45,7 +45,9 @@ def masked_text_field(model: type[Model], field_name: str):
 
     @admin.display(description=field.verbose_name, ordering=field_name)
     def show(row):
-        return shown_text(getattr(row, field_name), reveal=reveals_phones(row))
+        text = shown_text(getattr(row, field_name), reveal=reveals_phones(row))
+        # A read-only field shows a function's None as "None", not as the empty value a field's own None gets.
+        return admin.site.empty_value_display if text is None else text
 
     show.__name__ = field_name
     return show
@@ -71,7 +73,7 @@ class PhoneSearchAuditMixin:
         record_phone_search(
             user=request.user,
             term=term,
-            list_name=str(self.opts.verbose_name_plural),
+            list_model=self.opts.label_lower,
             found=changelist.result_count,
             contact=self.parent_found(changelist),
         )

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,7 @@ from contacts.admin.permissions import (
 )
 from contacts.admin_site import NotAllowed
 from contacts.callbacks.events import change_label
+from contacts.callbacks.outcomes import outcome_text
 from contacts.callbacks.selectors import history_events
 from contacts.models import (
     AuditAction,
@@ -53,11 +55,13 @@ from contacts.models import (
 )
 from contacts.privacy import mask_phones_in_data, show_phones
 from contacts.selectors import member_names, search_contacts, with_teacher_count
-from contacts.services.audit import record_audit, refresh_contact_for_staff
+from contacts.services.audit import record_audit, refresh_contact_for_staff, refresh_result
 from contacts.services.changes import ContactChanges, record_lines
 from contacts.services.ratelimit import CallsHeldBack, clock_time
+from contacts.services.refresh import looks_like_external_userid
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from contacts.sharedcache import SharedCacheUnavailable
+from contacts.texts import error_text
 from contacts.wecom.errors import WeComError
 
 HISTORY_ROWS = 30
@@ -185,6 +189,23 @@ class LookupForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "size": 40, "autocomplete": "off"}),
     )
 
+    def clean_external_userid(self) -> str:
+        value = self.cleaned_data["external_userid"].strip()
+        if not looks_like_external_userid(value):
+            # Most likely a name typed in the wrong box: the parent list's search finds names.
+            search_url = reverse("admin:contacts_externalcontact_changelist") + "?" + urlencode({"q": value})
+            raise forms.ValidationError(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    gettext("「%(value)s」不是 external_userid：它只由字母、数字和 _-@. 组成，例如 wmXXXXXXXX。")
+                    % {"value": value},
+                    search_url,
+                    gettext("在家长列表中搜索「%(value)s」（姓名、学生姓名、备注或手机号）") % {"value": value},
+                ),
+                code="not_an_external_userid",
+            )
+        return value
+
 
 # Texts a parent or the school typed, shown with their phones masked unless the reader may see them.
 PARENT_TEXTS = {
@@ -253,7 +274,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                     ("state", "state_changed_at"),
                     ("last_refreshed_at", "last_changed_at", "last_attempt_at"),
                     ("last_trigger", "last_triggered_by_name"),
-                    "last_error",
+                    "last_error_display",
                 ),
             },
         ),
@@ -275,7 +296,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         "last_attempt_at",
         "last_trigger",
         "last_triggered_by_name",
-        "last_error",
+        "last_error_display",
     )
 
     # -- permissions: read-only, refresh is separate ------------------------------------
@@ -303,7 +324,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         return checkbox.render(ACTION_CHECKBOX_NAME, str(contact.pk))
 
     @admin.display(description=_("最近触发人"))
-    def last_triggered_by_name(self, contact: ExternalContact) -> str | None:
+    def last_triggered_by_name(self, contact: ExternalContact) -> str:
         return staff_name(contact.last_triggered_by)
 
     @admin.display(description=_("头像"))
@@ -354,6 +375,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     def subscriber_tag_ids_display(self, contact: ExternalContact) -> str:
         return ", ".join(contact.subscriber_tag_ids or [])
 
+    @admin.display(description=_("最近错误"))
+    def last_error_display(self, contact: ExternalContact) -> str:
+        return error_text(contact.last_failure, legacy=contact.last_error) or self.get_empty_value_display()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, unquote(object_id))
         extra_context = extra_context or {}
@@ -362,7 +387,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             label = parent_label(contact, reveal=reveal)
             extra_context.update(
                 subtitle=label,
-                parent_label=label,
+                shown_label=label,
                 can_refresh=self.has_refresh_permission(request),
                 refresh_url=reverse("admin:contacts_externalcontact_refresh", args=[contact.pk]),
                 history=self._history(contact, reveal_phones=reveal),
@@ -403,7 +428,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
                 "changes": record_lines(
-                    changes=change, error=snapshot.error, reveal_phones=reveal_phones, names=names
+                    changes=change,
+                    error=error_text(snapshot.failure, legacy=snapshot.error),
+                    reveal_phones=reveal_phones,
+                    names=names,
                 ),
                 "failed": snapshot.failed,
             }
@@ -416,7 +444,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "fetched_at": event.received_at,
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
-                "changes": [shown_text(event.outcome, reveal=reveal_phones)],
+                "changes": [shown_text(line, reveal=reveal_phones) for line in outcome_text(event).splitlines()],
                 "failed": False,
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
@@ -473,7 +501,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         return HttpResponseRedirect(change_url)
 
     def _report_failure(self, request: HttpRequest, error: WeComError) -> None:
-        text = gettext("刷新失败：%(error)s") % {"error": error.describe(language=get_language())}
+        text = gettext("刷新失败：%(error)s") % {"error": error.for_reader()}
         if error.not_connected:
             text += " " + gettext("已标记为“已无联系”，本地数据已保留。")
         else:
@@ -490,7 +518,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            external_userid = form.cleaned_data["external_userid"].strip()
+            external_userid = form.cleaned_data["external_userid"]
             try:
                 result = refresh_contact_for_staff(
                     external_userid=external_userid, user=request.user, action=AuditAction.LOOKUP
@@ -517,7 +545,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             return gettext("企业微信中没有这个 external_userid，请核对后再试。")
         if error.errcode == 84061:
             return gettext("学校与这位家长已无联系（家长已删除学校或被移出），企业微信不再提供其信息。")
-        return error.describe(language=get_language())
+        return error.for_reader()
 
     # -- bulk action ------------------------------------------------------------------------
 
@@ -541,10 +569,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 action=AuditAction.REFRESH,
                 contact=outcome.result.contact if outcome.result else None,
                 external_userid=outcome.external_userid,
-                outcome=outcome.error.describe() if outcome.error else outcome.result.changes.summary(),
+                result=refresh_result(outcome),
             )
             if outcome.error:
-                failures.append(f"{outcome.external_userid}: {outcome.error.describe(language=get_language())}")
+                failures.append(f"{outcome.external_userid}: {outcome.error.for_reader()}")
 
         try:
             # In the request's own thread: a page waits for no pool, and never for a limit.

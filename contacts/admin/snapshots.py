@@ -8,6 +8,7 @@ import json
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -26,6 +27,7 @@ from contacts.privacy import mask_phones_in_data
 from contacts.selectors import member_names, search_snapshots
 from contacts.services.audit import record_audit
 from contacts.services.changes import ContactChanges, record_lines
+from contacts.texts import error_text
 
 
 class OutcomeFilter(admin.SimpleListFilter):
@@ -36,10 +38,12 @@ class OutcomeFilter(admin.SimpleListFilter):
         return [("changed", _("成功")), ("failed", _("失败"))]
 
     def queryset(self, request, queryset):
+        # A failure is a record, or the text of one written before records.
+        failed = Q(failure__isnull=False) | ~Q(error="")
         if self.value() == "changed":
-            return queryset.filter(error="")
+            return queryset.exclude(failed)
         if self.value() == "failed":
-            return queryset.exclude(error="")
+            return queryset.filter(failed)
         return queryset
 
 
@@ -70,6 +74,7 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     # A parent page links to all of that parent's refreshes.
     url_filters = ("contact",)
     date_hierarchy = "fetched_at"
+    change_form_template = "admin/masked_change_form.html"
     fields = (
         "contact_display",
         "fetched_at",
@@ -93,17 +98,17 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         snapshot = self.get_object(request, unquote(object_id))
-        if (
-            snapshot is not None
-            and request.method == "GET"
-            and self.has_view_permission(request, snapshot)
-            and can_see_phones(request)
-        ):
-            record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=snapshot.contact)
+        if snapshot is not None and self.has_view_permission(request, snapshot):
+            reveal = can_see_phones(request)
+            # The title names the parent as the list does, and never shows a phone the reader may not see.
+            label = snapshot.titled(parent_label(snapshot.contact, reveal=reveal))
+            extra_context = {**(extra_context or {}), "subtitle": label, "shown_label": label}
+            if reveal and request.method == "GET":
+                record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=snapshot.contact)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("触发人"))
-    def triggered_by_name(self, snapshot: ContactSnapshot) -> str | None:
+    def triggered_by_name(self, snapshot: ContactSnapshot) -> str:
         return staff_name(snapshot.triggered_by)
 
     @admin.display(description=_("家长"), ordering="contact__name")
@@ -117,7 +122,12 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         names = getattr(snapshot, "teacher_names", None)
         if names is None:  # the page of one snapshot
             names = member_names(userids=changes.teacher_userids)
-        lines = record_lines(changes=changes, error=snapshot.error, reveal_phones=reveals_phones(snapshot), names=names)
+        lines = record_lines(
+            changes=changes,
+            error=error_text(snapshot.failure, legacy=snapshot.error),
+            reveal_phones=reveals_phones(snapshot),
+            names=names,
+        )
         return gettext("；").join(lines)
 
     @admin.display(description=_("企业微信原始返回"))

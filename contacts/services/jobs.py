@@ -56,10 +56,12 @@ from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
+from contacts.services.job_errors import JOB_ERRORS, stop_failure
 from contacts.services.retention import purge_expired_history
 from contacts.services.roster import sync_roster
 from contacts.services.runner import Pause, RateLimitPolicy, RefreshOutcome, RunSummary, refresh_concurrently
 from contacts.sharedcache import SharedCacheUnavailable, ensure_shared_cache_available
+from contacts.texts import Message, error_value
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import WeComError
 
@@ -129,8 +131,7 @@ def start_job(
         _end_job(
             job_id=job.pk,
             status=JobStatus.FAILED,
-            error=f"无法加入任务队列（{type(exc).__name__}），请检查 TASK_BACKEND。 / The job could not be queued; "
-            "check TASK_BACKEND.",
+            error=JOB_ERRORS.message("not_queued", exception=type(exc).__name__),
         )
         raise JobNotStarted(str(job)) from exc
     job.refresh_from_db()
@@ -163,10 +164,11 @@ def prepare_job(
                 batch_size=ITEM_BATCH_SIZE,
             )
     except WeComError as error:
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        failure = JOB_ERRORS.message("roster_failed", error=error_value(error))
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=failure)
         return
     except SharedCacheUnavailable as error:
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=_cache_unavailable(error))
         raise
     except Exception as exc:
         logger.exception("preparing job %s failed", job_id)
@@ -230,7 +232,7 @@ def run_job_chunk(
             )
     except SharedCacheUnavailable as error:
         # Every parent would fail alike: the job fails once, its items stay pending.
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=_cache_unavailable(error))
         raise
     except Exception as exc:
         logger.exception("a chunk of job %s failed", job_id)
@@ -239,7 +241,7 @@ def run_job_chunk(
     if summary.stopped_by is not None:
         # Every other parent would fail alike (a configuration error, WeCom down), or WeCom
         # kept limiting calls: stop the job, leaving the rest pending.
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=summary.stop_reason())
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=stop_failure(summary))
     else:
         finish_job_if_done(job_id=job_id)
     return summary
@@ -342,16 +344,7 @@ def give_up_stalled_job(*, job: SyncJob, now: dt.datetime | None = None) -> bool
     if now - last < ABANDONED_AFTER:
         return False
     minutes = int(ABANDONED_AFTER.total_seconds() // 60)
-    return _end_job(
-        job_id=job.pk,
-        status=JobStatus.FAILED,
-        error=(
-            f"已放弃：{minutes} 分钟没有进展，也没有后台进程在处理。"
-            "请确认后台进程（python manage.py db_worker）在运行。"
-            f" / Abandoned: no progress and no worker for {minutes} minutes. Check that a worker (manage.py db_worker)"
-            " is running."
-        ),
-    )
+    return _end_job(job_id=job.pk, status=JobStatus.FAILED, error=JOB_ERRORS.message("abandoned", minutes=minutes))
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -457,7 +450,7 @@ class _LeaseRenewal:
 def _record_outcome(*, item_id: int, worker_id: str, outcome: RefreshOutcome) -> None:
     fields: dict[str, Any] = {"finished_at": timezone.now()}
     if outcome.error is not None:
-        fields.update(status=JobItemStatus.FAILED, errcode=outcome.error.errcode, error=outcome.error.describe())
+        fields.update(status=JobItemStatus.FAILED, errcode=outcome.error.errcode, failure=outcome.error.as_record())
     else:
         result = outcome.result
         fields.update(
@@ -494,17 +487,18 @@ def _note_pause(*, job_id: int, pause: Pause) -> None:
 
 
 def _end_job(
-    *, job_id: int, status: JobStatus, error: str = "", only_from: list[JobStatus] | None = None
+    *, job_id: int, status: JobStatus, error: Message | None = None, only_from: list[JobStatus] | None = None
 ) -> bool:
+    """`error` is a JOB_ERRORS message, shown on the job page in the reader's language."""
     ended = SyncJob.objects.filter(pk=job_id, status__in=only_from or ACTIVE_STATUSES).update(
-        status=status, finished_at=timezone.now(), error=error
+        status=status, finished_at=timezone.now(), failure=error
     )
     return ended == 1
 
 
-def _internal_error(exc: Exception) -> str:
-    name = type(exc).__name__
-    return (
-        f"内部错误（{name}），详情见服务器日志，请联系系统管理员。"
-        f" / Internal error ({name}); the server log has the details."
-    )
+def _cache_unavailable(error: SharedCacheUnavailable) -> Message:
+    return JOB_ERRORS.message("shared_cache_unavailable", exception=error.cause_name)
+
+
+def _internal_error(exc: Exception) -> Message:
+    return JOB_ERRORS.message("internal", exception=type(exc).__name__)

@@ -52,7 +52,7 @@ from contacts.services.ratelimit import MAX_WAIT_IN_A_CALL, CallsHeldBack, Share
 from contacts.services.refresh import RefreshResult, refresh_contact
 from contacts.sharedcache import SharedCacheUnavailable
 from contacts.wecom.client import WeComClient, get_client
-from contacts.wecom.errors import RATE_LIMIT_WINDOW_SECONDS, ErrorKind, WeComError
+from contacts.wecom.errors import RATE_LIMIT_WINDOW_SECONDS, STORING_FAILED, ErrorKind, WeComError
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +168,7 @@ class RunSummary:
 def storing_failed(error: Exception, external_userid: str) -> WeComError:
     """A parent's refresh failed on our side (a database error, say): reported like WeCom's errors."""
     return WeComError(
-        f"storing {external_userid} failed: {type(error).__name__}",
-        meaning_zh="保存家长时发生内部错误",
-        meaning_en="internal error while storing the parent",
-        hint_zh="本地数据未改动；详情见服务器日志，请联系系统管理员。",
-        hint_en="Nothing stored was changed; the server log has the details. Tell the system administrator.",
+        f"storing {external_userid} failed: {type(error).__name__}", reason=STORING_FAILED, detail=type(error).__name__
     )
 
 
