@@ -220,7 +220,9 @@ def test_a_masked_text_is_still_shown_as_text(wecom, viewer_client):
 @pytest.fixture
 def refresher_client():
     """May refresh, and so select parents on the list, but not see full phone numbers."""
-    return logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    return logged_in(
+        make_staff("refresher", perms=["view_externalcontact", "view_all_parents", "refresh_externalcontact"])
+    )
 
 
 def test_the_list_names_a_row_for_screen_readers_with_its_phones_masked(typed_parent, refresher_client):

@@ -4,12 +4,19 @@ Superusers only."""
 
 from django.contrib import admin
 
-from contacts.admin.permissions import ReadOnlyAdminMixin, SidebarFiltersOnlyMixin, SuperuserOnlyAdminMixin
+from contacts.admin.permissions import (
+    NotFoundAdminMixin,
+    ReadOnlyAdminMixin,
+    SidebarFiltersOnlyMixin,
+    SuperuserOnlyAdminMixin,
+)
 from contacts.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(
+    SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ("at", "username", "action", "external_userid", "contact", "outcome")
     list_filter = ("action",)
     list_select_related = ("contact",)

@@ -2,7 +2,8 @@
 
 Staff with `contacts.run_syncjob` start a job from the parent list (POST only, CSRF
 checked); everybody with `contacts.view_syncjob` follows its progress on the job page,
-which reloads itself while the job is active.
+which reloads itself while the job is active. Jobs are about the whole school: only staff who
+see every parent read or start them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import staff_name
+from contacts.admin.permissions import NotFoundAdminMixin, WholeSchoolAdminMixin, staff_name
 from contacts.admin_site import NotAllowed
 from contacts.models import JobKind, JobStatus, SyncJob
+from contacts.scope import sees_all_parents
 from contacts.selectors import failed_job_items, job_progress, with_job_counts
 from contacts.services.jobs import DEFAULT_STALE_HOURS, JobAlreadyActive, JobNotStarted, start_job
 from contacts.sharedcache import SharedCacheUnavailable
@@ -29,7 +31,7 @@ REFRESH_SECONDS = 3
 
 
 def can_run_jobs(request: HttpRequest) -> bool:
-    return request.user.has_perm(RUN_PERMISSION)
+    return request.user.has_perm(RUN_PERMISSION) and sees_all_parents(user=request.user)
 
 
 def job_url(job: SyncJob) -> str:
@@ -37,7 +39,7 @@ def job_url(job: SyncJob) -> str:
 
 
 @admin.register(SyncJob)
-class SyncJobAdmin(admin.ModelAdmin):
+class SyncJobAdmin(WholeSchoolAdminMixin, NotFoundAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "kind", "status", "progress_display", "created_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     list_per_page = 25

@@ -1,9 +1,11 @@
 """The parent list, the read-only parent page, and the refresh and look-up views.
 
-The data belongs to WeCom: nobody edits a parent here. Staff with the permission
-`contacts.refresh_externalcontact` may ask WeCom again; phone numbers, also those typed
-into names, remarks, descriptions and tags, are masked and cannot be searched for unless
-the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
+The data belongs to WeCom: nobody edits a parent here. Every list, page, search, filter and
+action shows only the parents the reader may see (contacts.scope): a teacher's own families, or
+every parent. Staff with the permission `contacts.refresh_externalcontact` may ask WeCom again
+about those; looking up a parent not stored yet needs `contacts.lookup_externalcontact`. Phone
+numbers, also those typed into names, remarks, descriptions and tags, are masked and cannot be
+searched for unless the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from contacts.admin.masking import (
     shown_text,
 )
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
+    can_look_up,
     can_refresh,
     can_see_phones,
     reveal_phones_flag,
@@ -52,6 +56,7 @@ from contacts.models import (
     member_label,
 )
 from contacts.privacy import mask_phones_in_data, show_phones
+from contacts.scope import visible_contacts
 from contacts.selectors import member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.changes import ContactChanges
@@ -194,7 +199,9 @@ PARENT_TEXTS = {
 
 
 @admin.register(ExternalContact)
-class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalContactAdmin(
+    PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "avatar_thumbnail",
         "name_display",
@@ -282,11 +289,17 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     def has_refresh_permission(self, request):
         return can_refresh(request) and self.has_view_permission(request)
 
+    def has_lookup_permission(self, request):
+        return can_look_up(request) and self.has_view_permission(request)
+
     # -- list -------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        contacts = super().get_queryset(request).select_related("last_triggered_by")
-        return with_teacher_count(contacts).annotate(reveal_phones=reveal_phones_flag(request))
+        # Every list, page, search, action and extra view of parents starts from here.
+        contacts = visible_contacts(user=request.user, contacts=super().get_queryset(request))
+        return with_teacher_count(contacts.select_related("last_triggered_by")).annotate(
+            reveal_phones=reveal_phones_flag(request)
+        )
 
     def get_search_results(self, request, queryset, search_term):
         found = search_contacts(contacts=queryset, term=search_term, may_search_phones=can_see_phones(request))
@@ -434,14 +447,18 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_refresh": self.has_refresh_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_refresh": self.has_refresh_permission(request),
+            "can_look_up": self.has_lookup_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not (can_refresh(request) and self.has_view_permission(request)):
-            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限。"))
+        if not self.has_refresh_permission(request):
+            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”或“教师”组的权限。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -480,7 +497,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         self.message_user(request, text, messages.ERROR)
 
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
-        if not (can_refresh(request) and self.has_view_permission(request)):
+        if not self.has_lookup_permission(request):
             raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
