@@ -34,8 +34,8 @@ def remarks_on(page: str) -> dict[str, str]:
     """Each follow user's userid and remark as the parent page shows them."""
     shown = {}
     for row in inline_rows(page):
-        userid = re.search(r'<td class="field-teacher_display">\s*<p>(.*?)</p>', row, re.S).group(1)
-        remark = re.search(r'<td class="field-remark">\s*<p>(.*?)</p>', row, re.S).group(1)
+        userid = re.search(r'<td class="field-teacher_display[^"]*"[^>]*>\s*<p>(.*?)</p>', row, re.S).group(1)
+        remark = re.search(r'<td class="field-remark[^"]*"[^>]*>\s*<p>(.*?)</p>', row, re.S).group(1)
         shown[userid] = remark
     return shown
 

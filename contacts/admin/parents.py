@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -57,7 +58,7 @@ from contacts.models import (
 )
 from contacts.privacy import mask_phones_in_data, show_phones
 from contacts.scope import visible_contacts
-from contacts.selectors import member_names, search_contacts, with_teacher_count
+from contacts.selectors import current_children, member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.changes import ContactChanges
 from contacts.services.ratelimit import CallsHeldBack, clock_time
@@ -79,6 +80,8 @@ def _safe_link(url: str | None, text: str | None = None):
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    # A table on a wide screen, a card per row on a phone (contacts/static/contacts/phone.css).
+    template = "admin/contacts/readonly_tabular.html"
     extra = 0
     max_num = 0
     can_delete = False
@@ -198,6 +201,16 @@ PARENT_TEXTS = {
 }
 
 
+class ParentList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # The children of the whole page in one query, not one per row.
+        contacts = list(self.result_list)
+        children = current_children(external_userids=(contact.external_userid for contact in contacts))
+        for contact in contacts:
+            contact.current_children = children.get(contact.external_userid, [])
+
+
 @admin.register(ExternalContact)
 class ExternalContactAdmin(
     PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
@@ -206,6 +219,7 @@ class ExternalContactAdmin(
         "avatar_thumbnail",
         "name_display",
         PARENT_TEXTS["subscriber_remark"],
+        "children_display",
         "type",
         "teacher_count_display",
         "state",
@@ -230,7 +244,8 @@ class ExternalContactAdmin(
     )
     list_per_page = 50
     actions = ["refresh_selected"]
-    inlines = [ExternalProfileInline, FollowUserInline]
+    # The teachers' remarks before the profile the parent set up for themselves: staff come for the remarks.
+    inlines = [FollowUserInline, ExternalProfileInline]
     fieldsets = (
         (
             _("基本信息"),
@@ -305,6 +320,9 @@ class ExternalContactAdmin(
         found = search_contacts(contacts=queryset, term=search_term, may_search_phones=can_see_phones(request))
         return found, False
 
+    def get_changelist(self, request, **kwargs):
+        return ParentList
+
     def parent_found(self, changelist) -> ExternalContact | None:
         return changelist.result_list[0] if changelist.result_count == 1 else None
 
@@ -344,6 +362,15 @@ class ExternalContactAdmin(
     @admin.display(description=_("姓名"), ordering="name")
     def name_display(self, contact: ExternalContact) -> str:
         return parent_label(contact, reveal=reveals_phones(contact))
+
+    @admin.display(description=_("子女"))
+    def children_display(self, contact: ExternalContact):
+        reveal = reveals_phones(contact)
+        children = (
+            (shown_text(str(link.student), reveal=reveal), link.student.department or "")
+            for link in contact.current_children
+        )
+        return format_html_join("", '<div class="child">{} <span class="quiet">{}</span></div>', children)
 
     @admin.display(description=_("跟进老师数"), ordering="teacher_count")
     def teacher_count_display(self, contact: ExternalContact) -> int:
