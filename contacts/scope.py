@@ -32,20 +32,20 @@ from contacts.selectors import classes_taught
 
 VIEW_ALL_PERMISSION = "contacts.view_all_parents"
 
-User = AbstractBaseUser | AnonymousUser
+Account = AbstractBaseUser | AnonymousUser
 
 
-def sees_all_parents(*, user: User) -> bool:
+def sees_all_parents(*, user: Account) -> bool:
     return user.is_active and user.has_perm(VIEW_ALL_PERMISSION)
 
 
-def linked_userid(*, user: User) -> str | None:
+def linked_userid(*, user: Account) -> str | None:
     """The WeCom userid of the member the account is linked to (one query, then kept on the user)."""
     account = getattr(user, "wecom_account", None)
     return account.userid if account is not None else None
 
 
-def visible_contacts(*, user: User, contacts: QuerySet[ExternalContact] | None = None) -> QuerySet[ExternalContact]:
+def visible_contacts(*, user: Account, contacts: QuerySet[ExternalContact] | None = None) -> QuerySet[ExternalContact]:
     """The parents among `contacts` (every stored parent by default) that `user` may see."""
     if contacts is None:
         contacts = ExternalContact.objects.all()
@@ -64,7 +64,9 @@ def visible_contacts(*, user: User, contacts: QuerySet[ExternalContact] | None =
     return contacts.filter(Exists(followed) | Exists(in_a_class_taught))
 
 
-def visible_snapshots(*, user: User, snapshots: QuerySet[ContactSnapshot] | None = None) -> QuerySet[ContactSnapshot]:
+def visible_snapshots(
+    *, user: Account, snapshots: QuerySet[ContactSnapshot] | None = None
+) -> QuerySet[ContactSnapshot]:
     """The refreshes among `snapshots` of the parents `user` may see."""
     if snapshots is None:
         snapshots = ContactSnapshot.objects.all()
@@ -73,7 +75,7 @@ def visible_snapshots(*, user: User, snapshots: QuerySet[ContactSnapshot] | None
     return snapshots.filter(contact__in=visible_contacts(user=user))
 
 
-def visible_follow_users(*, user: User) -> QuerySet[FollowUser]:
+def visible_follow_users(*, user: Account) -> QuerySet[FollowUser]:
     """The teachers' current relations with the parents `user` may see."""
     current = FollowUser.objects.filter(ended_at__isnull=True)
     if sees_all_parents(user=user):
@@ -81,12 +83,12 @@ def visible_follow_users(*, user: User) -> QuerySet[FollowUser]:
     return current.filter(contact__in=visible_contacts(user=user))
 
 
-def visible_tags(*, user: User) -> QuerySet[FollowUserTag]:
+def visible_tags(*, user: Account) -> QuerySet[FollowUserTag]:
     """The tags teachers following them now gave the parents `user` may see."""
     return FollowUserTag.objects.filter(follow_user__in=visible_follow_users(user=user))
 
 
-def visible_classes(*, user: User) -> QuerySet[Department]:
+def visible_classes(*, user: Account) -> QuerySet[Department]:
     """The classes on the roster `user` may see: for a teacher, the classes they teach and the
     classes of their families' children."""
     classes = Department.objects.filter(type=DepartmentType.CLASS, gone_at__isnull=True)
@@ -105,7 +107,7 @@ def visible_classes(*, user: User) -> QuerySet[Department]:
     )
 
 
-def visible_grades(*, user: User) -> QuerySet[Department]:
+def visible_grades(*, user: Account) -> QuerySet[Department]:
     """The grades on the roster `user` may see: every grade, or those of the classes they may see."""
     grades = Department.objects.filter(type=DepartmentType.GRADE, gone_at__isnull=True)
     if sees_all_parents(user=user):
@@ -113,7 +115,7 @@ def visible_grades(*, user: User) -> QuerySet[Department]:
     return grades.filter(department_id__in=visible_classes(user=user).values("parent_department_id"))
 
 
-def visible_roles(*, user: User) -> QuerySet[DepartmentAdmin]:
+def visible_roles(*, user: Account) -> QuerySet[DepartmentAdmin]:
     """What members head or teach now, in the departments `user` may see."""
     current = DepartmentAdmin.objects.filter(gone_at__isnull=True)
     if sees_all_parents(user=user):
@@ -121,7 +123,7 @@ def visible_roles(*, user: User) -> QuerySet[DepartmentAdmin]:
     return current.filter(Q(department__in=visible_classes(user=user)) | Q(department__in=visible_grades(user=user)))
 
 
-def visible_staff_members(*, user: User, members: QuerySet[StaffMember] | None = None) -> QuerySet[StaffMember]:
+def visible_staff_members(*, user: Account, members: QuerySet[StaffMember] | None = None) -> QuerySet[StaffMember]:
     """The members among `members` (every member by default) that `user` may see: for a teacher,
     themselves, the teachers following their families and the teachers of their classes."""
     if members is None:

@@ -5,14 +5,14 @@ Test modules load the fixtures with `pytest_plugins = ["tests.admin_factories", 
 
 rocky (罗凯) heads 三年级1班, where tommy (唐明) teaches maths; tommy also teaches 五年级1班.
 
-| parent         | followed by                  | child (class)               | rocky's? |
-|----------------|------------------------------|-----------------------------|----------|
-| woAAAA 李四     | rocky, tommy                 | 李小明 (三年级1班)            | yes, both ways |
-| woCCCC 赵六     | dave (丁一)                   | 赵小三 (三年级1班)            | yes, his class |
-| woDDDD 孙七     | rocky                        | none                        | yes, he follows |
-| woBBBB 王五     | alice (安丽丝)                | 王小红 (四年级2班, alice's)   | no |
-| woEEEE 周八     | bob (包博文); rocky ended      | 周小五 (五年级1班, bob's)     | no: rocky's relation ended |
-| woFFFF 吴九     | carol (柯萝)                  | 吴小四 left 三年级1班          | no: the child left |
+| parent     | followed by                     | child (class)                | rocky's?       |
+|------------|---------------------------------|------------------------------|----------------|
+| woAAAA 李四 | rocky, tommy                    | 李小明 (三年级1班)             | yes, both ways |
+| woCCCC 赵六 | dave (丁一)                      | 赵小三 (三年级1班)             | yes, his class |
+| woDDDD 孙七 | rocky                           | none                         | yes, he follows |
+| woBBBB 王五 | alice_wang (安丽丝)              | 王小红 (四年级2班, alice_wang's) | no             |
+| woEEEE 周八 | bob_bao (包博文); rocky ended     | 周小五 (五年级1班, bob_bao's)    | no: rocky's relation ended |
+| woFFFF 吴九 | carol_ke (柯萝)                  | 吴小四 left 三年级1班           | no: the child left |
 
 Everything named in the last three rows, and their teachers and classes, is OUTSIDE: no page
 may show any of it to rocky.
@@ -54,29 +54,41 @@ CLASS_3_1, CLASS_4_2, CLASS_5_1 = 31, 42, 51
 INSIDE = ("woAAAA", "woCCCC", "woDDDD")
 OUTSIDE_PARENTS = ("woBBBB", "woEEEE", "woFFFF")
 
-# Texts only the parents, teachers and classes outside rocky's scope have.
+# Texts only the parents, teachers and classes outside rocky's scope have. None could turn up in a
+# random token of a page (a CSRF token is letters and digits): the teachers' userids hold a "_".
 OUTSIDE = (
     *OUTSIDE_PARENTS,
     "王五",
     "王小红",
     "艾老师的备注",
     "家委会成员",
-    "alice",
+    "alice_wang",
     "安丽丝",
     "四年级",
     "周八",
     "周小五",
     "包老师的备注",
     "罗老师以前的备注",
-    "bob",
+    "bob_bao",
     "包博文",
     "五年级",
     "吴九",
     "吴小四",
-    "carol",
+    "carol_ke",
     "柯萝",
     "柯老师的备注",
 )
+OUTSIDE_TEACHERS = ("alice_wang", "bob_bao", "carol_ke")
+# Sidebar filters of the parent list given values from outside rocky's scope.
+OUTSIDE_FILTERS = [
+    {"teacher": "alice_wang"},
+    {"teacher": "bob_bao"},
+    {"tag": "家委会成员"},
+    {"class": str(CLASS_4_2)},
+    {"class": str(CLASS_5_1)},
+    {"grade": str(GRADE_4)},
+    {"grade": str(GRADE_5)},
+]
 # Texts of rocky's families that his pages show.
 INSIDE_TEXTS = ("李四", "赵六", "孙七", "李小明", "赵小三", "唐明", "丁一", "三年级1班")
 
@@ -137,9 +149,9 @@ def build_school(wecom) -> School:
     _member("rocky", "罗凯", (class_3_1, head, "语文"))
     _member("tommy", "唐明", (class_3_1, subject, "数学"), (class_5_1, subject, "数学"))
     _member("dave", "丁一")
-    _member("alice", "安丽丝", (class_4_2, head, "语文"), (grades[GRADE_4], DepartmentAdminType.GRADE_HEAD, ""))
-    _member("bob", "包博文", (class_5_1, head, "语文"))
-    _member("carol", "柯萝")
+    _member("alice_wang", "安丽丝", (class_4_2, head, "语文"), (grades[GRADE_4], DepartmentAdminType.GRADE_HEAD, ""))
+    _member("bob_bao", "包博文", (class_5_1, head, "语文"))
+    _member("carol_ke", "柯萝")
 
     store_parent(wecom, seed())
     contacts = {}
@@ -150,14 +162,14 @@ def build_school(wecom) -> School:
     answer["follow_user"] = [teacher("rocky", "罗老师记的孙七")]
     contacts["woDDDD"] = store_parent(wecom, answer)
     answer = other_parent_answer("woBBBB")
-    answer["follow_user"] = [teacher("alice", "艾老师的备注", tags=["家委会成员"])]
+    answer["follow_user"] = [teacher("alice_wang", "艾老师的备注", tags=["家委会成员"])]
     contacts["woBBBB"] = store_parent(wecom, answer)
     answer = parent_answer("woEEEE", name="周八", subscriber_info={"remark": "周小五-爸爸"})
-    answer["follow_user"] = [teacher("rocky", "罗老师以前的备注"), teacher("bob", "包老师的备注")]
+    answer["follow_user"] = [teacher("rocky", "罗老师以前的备注"), teacher("bob_bao", "包老师的备注")]
     store_parent(wecom, answer)
     contacts["woEEEE"] = store_parent(wecom, without_teacher(answer, "rocky"))
     answer = parent_answer("woFFFF", name="吴九", subscriber_info={"remark": "吴小四-奶奶"})
-    answer["follow_user"] = [teacher("carol", "柯老师的备注")]
+    answer["follow_user"] = [teacher("carol_ke", "柯老师的备注")]
     contacts["woFFFF"] = store_parent(wecom, answer)
     contacts["woAAAA"] = ExternalContact.objects.get(external_userid="woAAAA")
 
