@@ -76,6 +76,7 @@ def test_what_wecom_did_not_send_shows_as_empty_not_none(li_si, viewer_client):
     tommy = inline_rows(page)[1]  # no remark_corp_name in the seed answer
     assert re.search(r'<td class="field-remark_corp_name empty"[^>]*><p>-</p></td>', tommy)
     assert ">None<" not in section(page, "inline-group")
+    assert 'class="readonly">None<' not in page, "nobody started the refresh: the command did"
 
 
 def test_every_admin_page_brings_the_phone_layout(li_si, viewer_client):

@@ -138,3 +138,13 @@ def test_the_parent_page_shows_children_and_every_remark_in_the_first_two_screen
         assert lines_of(browser, remark) == 1, "a line of text, not a column of single characters"
     if phone:
         save_screens(browser, "phone-parent-page", screens=2)
+
+
+def test_the_teachers_and_the_refresh_records_do_not_scroll_sideways_on_a_phone(school, browser, live_server):
+    show_as(browser, PHONE, phone=True)
+    sign_in_with_wecom(browser, live_server, TEACHER)
+
+    for page in ("staffmember", "contactsnapshot"):
+        browser.get(f"{live_server.url}/admin/contacts/{page}/")
+        assert browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr"), page
+        assert not scrolls_sideways(browser), page

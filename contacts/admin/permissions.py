@@ -3,6 +3,7 @@
 Which parents a page shows is decided by contacts.scope; these decide what may be done.
 """
 
+from django.contrib import admin
 from django.contrib.admin import SimpleListFilter
 from django.db.models import BooleanField, Value
 from django.db.models.constants import LOOKUP_SEP
@@ -37,10 +38,11 @@ def reveal_phones_flag(request: HttpRequest) -> Value:
     return Value(can_see_phones(request), output_field=BooleanField())
 
 
-def staff_name(user) -> str | None:
+def staff_name(user) -> str:
     """Who did something, as plain text: Django would link the user's admin page, which
-    only superusers may open. None shows as the admin's empty value."""
-    return user.get_username() if user is not None else None
+    only superusers may open. Nobody shows as the admin's empty value (a read-only page
+    would show a function's None as "None")."""
+    return user.get_username() if user is not None else admin.site.empty_value_display
 
 
 class ReadOnlyAdminMixin:
