@@ -137,6 +137,13 @@ def test_a_teacher_refreshes_a_parent_of_their_class(school, rocky_client, wecom
     assert "丁老师的新备注" in text_of(response)
 
 
+def test_the_office_is_told_who_may_refresh(school, viewer_client, wecom):
+    response = viewer_client.post(refresh_url(school.contacts["woBBBB"]))
+
+    assert response.status_code == 403
+    assert "从企业微信刷新家长需要“学校管理员”组的权限；“教师”组可以刷新自己的家长。" in text_of(response)
+
+
 def test_the_bulk_refresh_leaves_a_parent_outside_alone(school, rocky_client, wecom):
     inside, outside = school.contacts["woDDDD"], school.contacts["woBBBB"]
     answer = parent_answer("woDDDD", name="孙七", subscriber_info={"remark": "孙七本人"})

@@ -485,7 +485,7 @@ class ExternalContactAdmin(
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_refresh_permission(request):
-            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”或“教师”组的权限。"))
+            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限；“教师”组可以刷新自己的家长。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
