@@ -218,7 +218,7 @@ def test_the_audit_log_cannot_be_edited_even_by_a_superuser(stored_parent, super
 
 
 def test_a_staff_member_with_the_phone_permission_alone_is_recorded_too(stored_parent):
-    user = make_staff("phones", perms=["view_externalcontact", "view_phone_numbers"])
+    user = make_staff("phones", perms=["view_externalcontact", "view_all_parents", "view_phone_numbers"])
 
     logged_in(user).get(parent_url(stored_parent))
 

@@ -163,7 +163,9 @@ def test_the_list_does_not_link_to_the_lookup_page_for_viewers(viewer_client):
 
 
 def test_the_link_follows_the_permission_not_the_group():
-    client = logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    client = logged_in(
+        make_staff("finder", perms=["view_externalcontact", "view_all_parents", "lookup_externalcontact"])
+    )
 
     response = client.get(list_url())
 

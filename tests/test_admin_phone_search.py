@@ -208,7 +208,7 @@ def test_a_phone_search_of_refreshes_and_events_is_recorded(parents, manager_cli
 
 
 def test_the_phone_permission_alone_makes_searches_by_phone_possible_and_recorded(parents):
-    client = logged_in(make_staff("reader", perms=["view_externalcontact", "view_phone_numbers"]))
+    client = logged_in(make_staff("reader", perms=["view_externalcontact", "view_all_parents", "view_phone_numbers"]))
 
     assert search(client, YAO_PHONE) == ["woYAO"]
     assert [entry.username for entry in phone_searches()] == ["reader"]

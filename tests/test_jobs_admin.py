@@ -269,7 +269,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
 
 
 def test_the_permission_alone_is_enough_to_start(db):
-    staff = make_staff("runner", perms=["run_syncjob", "view_syncjob", "view_externalcontact"])
+    staff = make_staff("runner", perms=["run_syncjob", "view_syncjob", "view_externalcontact", "view_all_parents"])
 
     response = logged_in(staff).post(start_url("refresh_all"))
 

@@ -58,7 +58,9 @@ def confirmation(client, kind: str, **headers) -> str:
     [
         ("superuser", 200),
         ("学校管理员", 200),
-        ("the permission alone", 200),
+        # Jobs are about the whole school: the permission to run them is not enough without seeing every parent.
+        ("the permission alone", 403),
+        ("the permission and every parent", 200),
         ("查看家长", 403),
         ("staff without permissions", 403),
     ],
@@ -68,6 +70,8 @@ def test_each_role_may_open_the_confirmation_only_if_it_may_start_jobs(role, sta
         user = make_staff("root", is_superuser=True)
     elif role == "the permission alone":
         user = make_staff("runner", perms=["run_syncjob"])
+    elif role == "the permission and every parent":
+        user = make_staff("runner", perms=["run_syncjob", "view_all_parents"])
     elif role == "staff without permissions":
         user = make_staff("nobody")
     else:

@@ -5,13 +5,20 @@ Superusers only."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import ReadOnlyAdminMixin, SidebarFiltersOnlyMixin, SuperuserOnlyAdminMixin
+from contacts.admin.permissions import (
+    NotFoundAdminMixin,
+    ReadOnlyAdminMixin,
+    SidebarFiltersOnlyMixin,
+    SuperuserOnlyAdminMixin,
+)
 from contacts.models import AuditEntry
 from contacts.services.audit import audit_result_text
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(
+    SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ("at", "username", "action", "external_userid", "contact", "result_display")
     list_filter = ("action",)
     list_select_related = ("contact",)

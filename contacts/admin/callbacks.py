@@ -1,6 +1,7 @@
 """Every event WeCom sent to the callback URL and what became of it; read-only.
 
 Phone numbers in an event's content and outcome are masked unless the reader may see them.
+Events are about the whole school: only staff who see every parent read them.
 """
 
 import json
@@ -13,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.masking import PhoneSearchAuditMixin, parent_label, reveals_phones, shown_text
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
+    WholeSchoolAdminMixin,
     can_see_phones,
     reveal_phones_flag,
 )
@@ -28,7 +31,14 @@ OUTCOME_LIST_LENGTH = 80
 
 
 @admin.register(CallbackEvent)
-class CallbackEventAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallbackEventAdmin(
+    PhoneSearchAuditMixin,
+    SidebarFiltersOnlyMixin,
+    WholeSchoolAdminMixin,
+    NotFoundAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     list_display = (
         "received_at",
         "event_display",

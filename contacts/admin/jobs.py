@@ -4,7 +4,8 @@ Staff with `contacts.run_syncjob` start a job from the parent list: the button o
 page that says what the job will do and about how long it takes, and only its POST
 (CSRF checked) starts the job, as the admin's own delete confirmation does. Everybody
 with `contacts.view_syncjob` follows its progress on the job page, which reloads itself
-while the job is active.
+while the job is active. Jobs are about the whole school: only staff who see every parent
+read or start them.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import staff_name
+from contacts.admin.permissions import NotFoundAdminMixin, WholeSchoolAdminMixin, staff_name
 from contacts.admin_site import NotAllowed
 from contacts.models import JobItem, JobKind, JobStatus, SyncJob
+from contacts.scope import sees_all_parents
 from contacts.selectors import JobEstimate, active_job, failed_job_items, job_estimate, job_progress, with_job_counts
 from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import DEFAULT_STALE_HOURS, JobAlreadyActive, JobNotStarted, start_job
@@ -38,7 +40,7 @@ REFRESH_SECONDS = 3
 
 
 def can_run_jobs(request: HttpRequest) -> bool:
-    return request.user.has_perm(RUN_PERMISSION)
+    return request.user.has_perm(RUN_PERMISSION) and sees_all_parents(user=request.user)
 
 
 def job_url(job: SyncJob) -> str:
@@ -46,7 +48,7 @@ def job_url(job: SyncJob) -> str:
 
 
 @admin.register(SyncJob)
-class SyncJobAdmin(admin.ModelAdmin):
+class SyncJobAdmin(WholeSchoolAdminMixin, NotFoundAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "kind", "status", "progress_display", "created_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     list_per_page = 25

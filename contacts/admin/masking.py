@@ -45,9 +45,11 @@ def masked_text_field(model: type[Model], field_name: str):
 
     @admin.display(description=field.verbose_name, ordering=field_name)
     def show(row):
-        text = shown_text(getattr(row, field_name), reveal=reveals_phones(row))
-        # A read-only field shows a function's None as "None", not as the empty value a field's own None gets.
-        return admin.site.empty_value_display if text is None else text
+        text = getattr(row, field_name)
+        if text is None:
+            # Not sent by WeCom. A read-only page would show the None of a function as "None".
+            return admin.site.empty_value_display
+        return shown_text(text, reveal=reveals_phones(row))
 
     show.__name__ = field_name
     return show

@@ -1,9 +1,11 @@
 """The parent list, the read-only parent page, and the refresh and look-up views.
 
-The data belongs to WeCom: nobody edits a parent here. Staff with the permission
-`contacts.refresh_externalcontact` may ask WeCom again; phone numbers, also those typed
-into names, remarks, descriptions and tags, are masked and cannot be searched for unless
-the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
+The data belongs to WeCom: nobody edits a parent here. Every list, page, search, filter and
+action shows only the parents the reader may see (contacts.scope): a teacher's own families, or
+every parent. Staff with the permission `contacts.refresh_externalcontact` may ask WeCom again
+about those; looking up a parent not stored yet needs `contacts.lookup_externalcontact`. Phone
+numbers, also those typed into names, remarks, descriptions and tags, are masked and cannot be
+searched for unless the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -32,8 +35,10 @@ from contacts.admin.masking import (
     shown_text,
 )
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
+    can_look_up,
     can_refresh,
     can_see_phones,
     reveal_phones_flag,
@@ -54,7 +59,8 @@ from contacts.models import (
     member_label,
 )
 from contacts.privacy import mask_phones_in_data, show_phones
-from contacts.selectors import member_names, search_contacts, with_teacher_count
+from contacts.scope import visible_contacts
+from contacts.selectors import current_children, member_names, search_contacts, with_teacher_count
 from contacts.services.audit import record_audit, refresh_contact_for_staff, refresh_result
 from contacts.services.changes import ContactChanges, record_lines
 from contacts.services.ratelimit import CallsHeldBack, clock_time
@@ -78,6 +84,8 @@ def _safe_link(url: str | None, text: str | None = None):
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    # A table on a wide screen, a card per row on a phone (contacts/static/contacts/phone.css).
+    template = "admin/contacts/readonly_tabular.html"
     extra = 0
     max_num = 0
     can_delete = False
@@ -214,12 +222,25 @@ PARENT_TEXTS = {
 }
 
 
+class ParentList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # The children of the whole page in one query, not one per row.
+        contacts = list(self.result_list)
+        children = current_children(external_userids=(contact.external_userid for contact in contacts))
+        for contact in contacts:
+            contact.current_children = children.get(contact.external_userid, [])
+
+
 @admin.register(ExternalContact)
-class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalContactAdmin(
+    PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "avatar_thumbnail",
         "name_display",
         PARENT_TEXTS["subscriber_remark"],
+        "children_display",
         "type",
         "teacher_count_display",
         "state",
@@ -244,7 +265,8 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     )
     list_per_page = 50
     actions = ["refresh_selected"]
-    inlines = [ExternalProfileInline, FollowUserInline]
+    # The teachers' remarks before the profile the parent set up for themselves: staff come for the remarks.
+    inlines = [FollowUserInline, ExternalProfileInline]
     fieldsets = (
         (
             _("基本信息"),
@@ -304,15 +326,24 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     def has_refresh_permission(self, request):
         return can_refresh(request) and self.has_view_permission(request)
 
+    def has_lookup_permission(self, request):
+        return can_look_up(request) and self.has_view_permission(request)
+
     # -- list -------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        contacts = super().get_queryset(request).select_related("last_triggered_by")
-        return with_teacher_count(contacts).annotate(reveal_phones=reveal_phones_flag(request))
+        # Every list, page, search, action and extra view of parents starts from here.
+        contacts = visible_contacts(user=request.user, contacts=super().get_queryset(request))
+        return with_teacher_count(contacts.select_related("last_triggered_by")).annotate(
+            reveal_phones=reveal_phones_flag(request)
+        )
 
     def get_search_results(self, request, queryset, search_term):
         found = search_contacts(contacts=queryset, term=search_term, may_search_phones=can_see_phones(request))
         return found, False
+
+    def get_changelist(self, request, **kwargs):
+        return ParentList
 
     def parent_found(self, changelist) -> ExternalContact | None:
         return changelist.result_list[0] if changelist.result_count == 1 else None
@@ -353,6 +384,15 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     @admin.display(description=_("姓名"), ordering="name")
     def name_display(self, contact: ExternalContact) -> str:
         return parent_label(contact, reveal=reveals_phones(contact))
+
+    @admin.display(description=_("子女"))
+    def children_display(self, contact: ExternalContact):
+        reveal = reveals_phones(contact)
+        children = (
+            (shown_text(str(link.student), reveal=reveal), link.student.department or "")
+            for link in contact.current_children
+        )
+        return format_html_join("", '<div class="child">{} <span class="quiet">{}</span></div>', children)
 
     @admin.display(description=_("跟进老师数"), ordering="teacher_count")
     def teacher_count_display(self, contact: ExternalContact) -> int:
@@ -468,14 +508,18 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_refresh": self.has_refresh_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_refresh": self.has_refresh_permission(request),
+            "can_look_up": self.has_lookup_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not (can_refresh(request) and self.has_view_permission(request)):
-            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限。"))
+        if not self.has_refresh_permission(request):
+            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限；“教师”组可以刷新自己的家长。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -514,7 +558,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         self.message_user(request, text, messages.ERROR)
 
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
-        if not (can_refresh(request) and self.has_view_permission(request)):
+        if not self.has_lookup_permission(request):
             raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

@@ -1,6 +1,6 @@
-"""Every refresh worth remembering, read-only: answers that brought a change, and failures.
-
-Phone numbers, also those typed into text, are masked unless the reader may see them.
+"""Every refresh worth remembering about the parents the reader may see (contacts.scope), read-only:
+answers that brought a change, and failures. Phone numbers, also those typed into text, are masked
+unless the reader may see them.
 """
 
 import json
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.masking import PhoneSearchAuditMixin, parent_label, reveals_phones
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
     can_see_phones,
@@ -24,6 +25,7 @@ from contacts.admin.permissions import (
 )
 from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phones_in_data
+from contacts.scope import visible_snapshots
 from contacts.selectors import member_names, search_snapshots
 from contacts.services.audit import record_audit
 from contacts.services.changes import ContactChanges, record_lines
@@ -64,7 +66,9 @@ class SnapshotList(ChangeList):
 
 
 @admin.register(ContactSnapshot)
-class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ContactSnapshotAdmin(
+    PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ("fetched_at", "contact_display", "trigger", "triggered_by", "changes_display")
     list_filter = (OutcomeFilter, "trigger")
     list_select_related = ("contact", "triggered_by")
@@ -87,7 +91,8 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(reveal_phones=reveal_phones_flag(request))
+        snapshots = visible_snapshots(user=request.user, snapshots=super().get_queryset(request))
+        return snapshots.annotate(reveal_phones=reveal_phones_flag(request))
 
     def get_changelist(self, request, **kwargs):
         return SnapshotList

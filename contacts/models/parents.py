@@ -107,6 +107,8 @@ class ExternalContact(models.Model):
         permissions = [
             ("refresh_externalcontact", _("可以从企业微信刷新家长")),
             ("view_phone_numbers", _("可以查看完整手机号")),
+            ("view_all_parents", _("可以查看全校家长")),
+            ("lookup_externalcontact", _("可以按 external_userid 查找新家长")),
         ]
 
     def __str__(self) -> str:
