@@ -43,10 +43,15 @@ def stop_failure(summary: RunSummary) -> Message:
     """Why a run that stopped ended its job: WeCom's limits lasted too long, or every other parent would fail alike."""
     if not summary.gave_up_on_limits:
         return JOB_ERRORS.message("stopped", error=problem_value(summary.stopped_by))
-    values: dict[str, Any] = {"seconds": summary.limited_for or 0, "next_try": summary.next_try}
-    if isinstance(summary.stopped_by, WeComError):
+    return limits_failure(limited_for=summary.limited_for or 0, next_try=summary.next_try, error=summary.stopped_by)
+
+
+def limits_failure(*, limited_for: float, next_try: float, error: object) -> Message:
+    """A job given up after WeCom limited its calls for `limited_for` seconds in a row; calls may go from `next_try`."""
+    values: dict[str, Any] = {"seconds": limited_for, "next_try": next_try}
+    if isinstance(error, WeComError):
         # WeCom's own answer (45009, say), beside the time to try again.
-        values["error"] = problem_value(summary.stopped_by)
+        values["error"] = problem_value(error)
     return JOB_ERRORS.message("gave_up_on_limits", **values)
 
 

@@ -56,10 +56,18 @@ from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
-from contacts.services.job_errors import JOB_ERRORS, stop_failure
+from contacts.services.job_errors import JOB_ERRORS, limits_failure, stop_failure
 from contacts.services.retention import purge_expired_history
 from contacts.services.roster import sync_roster
-from contacts.services.runner import Pause, RateLimitPolicy, RefreshOutcome, RunSummary, refresh_concurrently
+from contacts.services.runner import (
+    LimitsOutlasted,
+    Pause,
+    RateLimitPolicy,
+    RefreshOutcome,
+    RunSummary,
+    call_within_limits,
+    refresh_concurrently,
+)
 from contacts.sharedcache import SharedCacheUnavailable, ensure_shared_cache_available
 from contacts.texts import Message, error_value
 from contacts.wecom.client import WeComClient, get_client
@@ -154,8 +162,15 @@ def prepare_job(
         status=first_status, started_at=timezone.now()
     ):
         return
+    client = client or get_client()
     try:
-        external_userids = _targets(job=job, client=client)
+        # Reading the roster waits out WeCom's limits as the refreshes do, and says so on the job's page.
+        external_userids = call_within_limits(
+            partial(_targets, job=job, client=client),
+            client=client,
+            policy=RateLimitPolicy.for_job(),
+            on_pause=lambda pause: _note_pause(job_id=job_id, pause=pause),
+        )
         with transaction.atomic():
             if not SyncJob.objects.filter(pk=job_id, status=first_status).update(status=JobStatus.RUNNING):
                 return
@@ -163,6 +178,10 @@ def prepare_job(
                 (JobItem(job_id=job_id, external_userid=external_userid) for external_userid in external_userids),
                 batch_size=ITEM_BATCH_SIZE,
             )
+    except LimitsOutlasted as limits:
+        failure = limits_failure(limited_for=limits.limited_for, next_try=limits.next_try, error=limits.error)
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=failure)
+        return
     except WeComError as error:
         failure = JOB_ERRORS.message("roster_failed", error=error_value(error))
         _end_job(job_id=job_id, status=JobStatus.FAILED, error=failure)
@@ -481,7 +500,7 @@ def _note_pause(*, job_id: int, pause: Pause) -> None:
     """Show on the job's page that it waits out WeCom's limit, and until when."""
     reason = PauseReason.WECOM_LIMIT if pause.by_wecom else PauseReason.CALL_BUDGET
     with one_writer_at_a_time():
-        SyncJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        SyncJob.objects.filter(pk=job_id, status__in=[JobStatus.DISCOVERING, JobStatus.RUNNING]).update(
             paused_until=pause.until, pause_reason=reason
         )
 
