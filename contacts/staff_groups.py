@@ -2,11 +2,12 @@
 
 学校管理员 (school administrators, called 家长管理员 until migration 0007 renamed the group, its
 members kept): everything staff can do: read parents, refresh from WeCom,
-look up new parents, start the whole-school sync and bulk refreshes, see full phones.
+look up new parents, start the whole-school sync and bulk refreshes, see full phones, export parents.
 查看家长 (the office): read every parent, their children and teachers' remarks, refresh history,
-job progress and the WeCom events received; phones masked.
+job progress and the WeCom events received, export them to Excel; phones masked.
 教师 (a teacher): read parents, their children and teachers' remarks and refresh history; phones
-masked; no jobs, no WeCom events. A member signing in with WeCom for the first time gets this role.
+masked, also in the Excel lists they export (their own families, once the lists are limited to them);
+no jobs, no WeCom events. A member signing in with WeCom for the first time gets this role.
 
 They are created by a migration and brought up to date after every `migrate`
 (post_migrate), so a permission added later reaches existing installations; a
@@ -33,7 +34,9 @@ TEACHER_READ = [
 ]
 READ = [*TEACHER_READ, "view_syncjob", "view_callbackevent"]
 MANAGE = [*READ, "refresh_externalcontact", "view_phone_numbers", "run_syncjob"]
-GROUPS = {ADMIN: MANAGE, VIEWER: READ, TEACHER: TEACHER_READ}
+# Contact sheets: every role exports the parents it reads, phones masked as on its pages.
+EXPORT = ["export_externalcontact"]
+GROUPS = {ADMIN: [*MANAGE, *EXPORT], VIEWER: [*READ, *EXPORT], TEACHER: [*TEACHER_READ, *EXPORT]}
 
 
 def ensure_staff_groups(*, apps=global_apps, using: str = "default") -> None:

@@ -103,6 +103,7 @@ class ExternalContact(models.Model):
         permissions = [
             ("refresh_externalcontact", _("可以从企业微信刷新家长")),
             ("view_phone_numbers", _("可以查看完整手机号")),
+            ("export_externalcontact", _("可以导出家长名单")),
         ]
 
     def __str__(self) -> str:
