@@ -3,7 +3,8 @@
 The data belongs to WeCom: nobody edits a parent here. Staff with the permission
 `contacts.refresh_externalcontact` may ask WeCom again; phone numbers, also those typed
 into names, remarks, descriptions and tags, are masked and cannot be searched for unless
-the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
+the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py). The list exports
+what it shows to Excel (contacts/admin/exports.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.exports import ParentExportMixin
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
 from contacts.admin.masking import (
     PhoneSearchAuditMixin,
@@ -194,7 +196,9 @@ PARENT_TEXTS = {
 
 
 @admin.register(ExternalContact)
-class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalContactAdmin(
+    ParentExportMixin, PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "avatar_thumbnail",
         "name_display",

@@ -1,4 +1,4 @@
-"""The two permissions beyond Django's own as the admin checks them, and what no list or page allows."""
+"""The permissions beyond Django's own as the admin checks them, and what no list or page allows."""
 
 from django.contrib.admin import SimpleListFilter
 from django.db.models import BooleanField, Value
@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 REFRESH_PERMISSION = "contacts.refresh_externalcontact"
 PHONE_PERMISSION = "contacts.view_phone_numbers"
+EXPORT_PERMISSION = "contacts.export_externalcontact"
 
 
 def can_refresh(request: HttpRequest) -> bool:
@@ -15,6 +16,10 @@ def can_refresh(request: HttpRequest) -> bool:
 
 def can_see_phones(request: HttpRequest) -> bool:
     return request.user.has_perm(PHONE_PERMISSION)
+
+
+def can_export(request: HttpRequest) -> bool:
+    return request.user.has_perm(EXPORT_PERMISSION)
 
 
 def reveal_phones_flag(request: HttpRequest) -> Value:
