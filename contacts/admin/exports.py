@@ -174,6 +174,11 @@ class ExportAdmin(SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         exports = super().get_queryset(request).defer("contact_ids")
         return exports if request.user.is_superuser else exports.filter(user=request.user)
 
+    def get_fields(self, request, obj=None):
+        if obj is not None and not obj.error:
+            return [name for name in self.fields if name != "error"]
+        return self.fields
+
     def get_list_display(self, request):
         if request.user.is_superuser:
             return ("__str__", "username", *self.list_display[1:])
