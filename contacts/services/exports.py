@@ -35,7 +35,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext
@@ -50,12 +50,15 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from contacts import tasks
 from contacts.models import (
     AuditAction,
+    ConnectionState,
+    ContactType,
     Department,
     DepartmentType,
     Export,
     ExportStatus,
     ExternalContact,
     FollowUser,
+    FollowUserTag,
     Guardianship,
     class_label,
     member_label,
@@ -189,10 +192,10 @@ def _write_sheet(*, contact_ids: Iterable[int], reveal_phones: bool, stream: Bin
         worksheet.column_dimensions[get_column_letter(number)].width = column.width
     worksheet.freeze_panes = "A2"
     worksheet.append([_header_cell(worksheet, str(column.header)) for column in columns])
-    grade_names = dict(Department.objects.filter(type=DepartmentType.GRADE).values_list("department_id", "name"))
+    reading = _Reading.now(reveal_phones=reveal_phones)
     rows = 0
     for batch in _batches(contact_ids, size=BATCH_SIZE):
-        for row in _parent_rows(contact_ids=batch, reveal_phones=reveal_phones, grade_names=grade_names):
+        for row in _parent_rows(contact_ids=batch, reading=reading):
             worksheet.append([_cell(worksheet, column.value(row)) for column in columns])
             rows += 1
     workbook.save(stream)
@@ -210,29 +213,90 @@ def _batches(values: Iterable[int], *, size: int) -> Iterator[list[int]]:
         yield batch
 
 
-def _parent_rows(*, contact_ids: list[int], reveal_phones: bool, grade_names: dict[int, str]) -> list[ParentRow]:
-    """The rows of these parents, in this order; four queries, however many parents and teachers."""
-    teachers = FollowUser.objects.filter(ended_at__isnull=True).order_by("createtime", "userid")
-    current_teachers = Prefetch("follow_users", queryset=teachers.prefetch_related("tags"), to_attr="current_teachers")
+@dataclass(frozen=True)
+class _Reading:
+    """What every row of one sheet is read with: the reader's permission, the grades' names and the words of the
+    choices in the sheet's language, each translated once rather than once a row."""
+
+    reveal_phones: bool
+    grade_names: dict[int, str]
+    types: dict[int | None, str]
+    subscribed: dict[bool | None, str]
+    states: dict[str, str]
+
+    @classmethod
+    def now(cls, *, reveal_phones: bool) -> _Reading:
+        unknown = gettext("未知")
+        return cls(
+            reveal_phones=reveal_phones,
+            grade_names=dict(Department.objects.filter(type=DepartmentType.GRADE).values_list("department_id", "name")),
+            types={**{value: str(label) for value, label in ContactType.choices}, None: unknown},
+            subscribed={True: gettext("是"), False: gettext("否"), None: unknown},
+            states={value: str(label) for value, label in ConnectionState.choices},
+        )
+
+    def text(self, text: str | None) -> str:
+        return shown_text(text, reveal=self.reveal_phones) or ""
+
+
+@dataclass(frozen=True)
+class _Teacher:
+    userid: str
+    remark: str | None
+    phones: list
+
+
+def _parent_rows(*, contact_ids: list[int], reading: _Reading) -> list[ParentRow]:
+    """The rows of these parents, in this order; five queries, however many parents, teachers and tags.
+
+    Plain values rather than model instances: a sheet reads tens of thousands of rows.
+    """
     contacts = {
         contact.pk: contact
-        for contact in ExternalContact.objects.filter(pk__in=contact_ids).prefetch_related(current_teachers)
+        for contact in ExternalContact.objects.filter(pk__in=contact_ids).only(
+            "external_userid",
+            "name",
+            "subscriber_remark",
+            "subscriber_remark_mobiles",
+            "type",
+            "is_subscribe",
+            "state",
+            "last_refreshed_at",
+        )
     }
-    children = _children(
-        external_userids=[contact.external_userid for contact in contacts.values()],
-        reveal_phones=reveal_phones,
-        grade_names=grade_names,
-    )
-    names = member_names(userids={f.userid for contact in contacts.values() for f in contact.current_teachers})
+    current = FollowUser.objects.filter(contact_id__in=contact_ids, ended_at__isnull=True)
+    teachers: dict[int, list[_Teacher]] = {}
+    for contact_id, userid, remark, phones in current.order_by("contact_id", "createtime", "userid").values_list(
+        "contact_id", "userid", "remark", "remark_mobiles"
+    ):
+        teachers.setdefault(contact_id, []).append(_Teacher(userid=userid, remark=remark, phones=phones or []))
+    tags: dict[int, dict[str, None]] = {}
+    for contact_id, tag_name in (
+        FollowUserTag.objects.filter(follow_user__in=current)
+        .exclude(tag_name__isnull=True)
+        .exclude(tag_name="")
+        .order_by("follow_user__createtime", "follow_user__userid", "group_name", "tag_name")
+        .values_list("follow_user__contact_id", "tag_name")
+    ):
+        tags.setdefault(contact_id, {})[reading.text(tag_name)] = None
+    children = _children(external_userids=[contact.external_userid for contact in contacts.values()], reading=reading)
+    names = member_names(userids={teacher.userid for each in teachers.values() for teacher in each})
     # A parent deleted since the list was read is left out.
     return [
-        _parent_row(contact, children=children.get(contact.external_userid, ()), names=names, reveal=reveal_phones)
+        _parent_row(
+            contact,
+            teachers=teachers.get(contact.pk, []),
+            tags=tuple(tags.get(contact.pk, ())),
+            children=children.get(contact.external_userid, ()),
+            names=names,
+            reading=reading,
+        )
         for contact in (contacts.get(pk) for pk in contact_ids)
         if contact is not None
     ]
 
 
-def _children(*, external_userids: list[str], reveal_phones: bool, grade_names: dict[int, str]) -> dict[str, tuple]:
+def _children(*, external_userids: list[str], reading: _Reading) -> dict[str, tuple[str, ...]]:
     """Each parent's children still on the roster: "李小明（三年级 · 1班，爸爸）"."""
     links = (
         Guardianship.objects.filter(
@@ -250,37 +314,40 @@ def _children(*, external_userids: list[str], reveal_phones: bool, grade_names: 
     )
     children: dict[str, dict[str, None]] = {}
     for external_userid, name, student_userid, class_name, grade_id, relation in links:
-        details = [class_label(class_name, grade_names.get(grade_id)) if class_name else ""]
-        details.append(shown_text(relation, reveal=reveal_phones) or "")
-        detail = "，".join(part for part in details if part)
-        child = shown_text(name or student_userid, reveal=reveal_phones)
+        klass = class_label(class_name, reading.grade_names.get(grade_id)) if class_name else ""
+        detail = "，".join(part for part in (klass, reading.text(relation)) if part)
+        child = reading.text(name or student_userid)
         children.setdefault(external_userid, {})[f"{child}（{detail}）" if detail else child] = None
     return {external_userid: tuple(each) for external_userid, each in children.items()}
 
 
-def _parent_row(contact: ExternalContact, *, children: tuple, names: dict[str, str], reveal: bool) -> ParentRow:
-    teachers = contact.current_teachers
+def _parent_row(
+    contact: ExternalContact,
+    *,
+    teachers: list[_Teacher],
+    tags: tuple[str, ...],
+    children: tuple[str, ...],
+    names: dict[str, str],
+    reading: _Reading,
+) -> ParentRow:
     teacher_lines = []
-    for follow_user in teachers:
-        label = member_label(follow_user.userid, names.get(follow_user.userid))
-        remark = shown_text(follow_user.remark, reveal=reveal)
+    for teacher in teachers:
+        label = member_label(teacher.userid, names.get(teacher.userid))
+        remark = reading.text(teacher.remark)
         teacher_lines.append(f"{label}：{remark}" if remark else label)
-    teacher_phones = dict.fromkeys(str(phone) for f in teachers for phone in f.remark_mobiles or [])
-    tags = dict.fromkeys(
-        shown_text(tag.tag_name, reveal=reveal) for f in teachers for tag in f.tags.all() if tag.tag_name
-    )
+    teacher_phones = dict.fromkeys(str(phone) for teacher in teachers for phone in teacher.phones)
     return ParentRow(
         external_userid=contact.external_userid,
-        name=shown_text(contact.name, reveal=reveal) or "",
-        school_remark=shown_text(contact.subscriber_remark, reveal=reveal) or "",
-        school_phones=show_phones(contact.subscriber_remark_mobiles, reveal=reveal),
+        name=reading.text(contact.name),
+        school_remark=reading.text(contact.subscriber_remark),
+        school_phones=show_phones(contact.subscriber_remark_mobiles, reveal=reading.reveal_phones),
         children=children,
         teachers=tuple(teacher_lines),
-        teacher_phones=show_phones(list(teacher_phones), reveal=reveal),
-        tags=tuple(tags),
-        type=contact.get_type_display() if contact.type is not None else gettext("未知"),
-        subscribed={True: gettext("是"), False: gettext("否")}.get(contact.is_subscribe, gettext("未知")),
-        state=contact.get_state_display(),
+        teacher_phones=show_phones(list(teacher_phones), reveal=reading.reveal_phones),
+        tags=tags,
+        type=reading.types.get(contact.type, str(contact.type)),
+        subscribed=reading.subscribed[contact.is_subscribe],
+        state=reading.states.get(contact.state, contact.state),
         last_refreshed_at=contact.last_refreshed_at,
     )
 
