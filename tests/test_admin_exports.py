@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from contacts.models import AuditAction, AuditEntry, Export, ExportStatus
 from contacts.services.exports import ExportNotReady, open_export_file
@@ -458,3 +459,34 @@ def test_the_teacher_remark_column_shows_the_teacher_by_name_when_known(wecom, v
     [record] = exported(viewer_client)
 
     assert record["跟进老师及其备注"] == "罗凯 (rocky)：李部长"
+
+
+# -- in English -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def english_viewer_client(viewer_client, settings):
+    viewer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    yield viewer_client
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+def test_an_english_reader_gets_english_headers_and_file_name(parents, english_viewer_client):
+    response = english_viewer_client.post(export_url("q=王五"))
+
+    assert 'filename="Parents-' in response["Content-Disposition"]
+    [record] = read_records(downloaded(response))
+    assert record["Name"] == "王五"
+    assert record["Teachers and their remarks"] == "alice：王老师"
+    assert record["Status"] == "Active"
+
+
+def test_a_background_export_is_written_in_the_language_it_was_asked_in(
+    parents, background, english_viewer_client, django_capture_on_commit_callbacks
+):
+    export = start_in_background(english_viewer_client, django_capture_on_commit_callbacks)
+
+    response = english_viewer_client.get(download_url(export))
+
+    assert 'filename="Parents-' in response["Content-Disposition"]
+    assert "Phones noted by teachers" in read_records(downloaded(response))[0]
