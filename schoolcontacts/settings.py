@@ -216,6 +216,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+if Path(EXPORT_ROOT).resolve().is_relative_to(Path(STATIC_ROOT).resolve()):
+    raise ImproperlyConfigured(
+        f"EXPORT_ROOT ({EXPORT_ROOT}) must not be inside STATIC_ROOT ({STATIC_ROOT}): the web server serves "
+        "that folder to anyone, and exports hold parents' personal data."
+    )
 
 # Production hardening; each can be relaxed from the environment, e.g. behind a
 # TLS-terminating proxy that already redirects.

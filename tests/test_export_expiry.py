@@ -1,4 +1,4 @@
-"""Exports to Excel are deleted, files and records, after EXPORT_RETENTION_DAYS.
+"""Exports to Excel are deleted, files and records, after EXPORT_RETENTION_DAYS; their folder is never a public one.
 
 By `purge_history`, by the nightly sync (both through purge_expired_history), and by every new
 export written in the background, so files never pile up where no nightly sync runs.
@@ -17,6 +17,7 @@ from django.utils import timezone
 from contacts.models import Export, ExportStatus
 from contacts.services.retention import purge_expired_exports, purge_expired_history
 from tests.admin_factories import seed, shown_messages, store_parent
+from tests.startup import start_app_with
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,23 @@ def test_the_export_page_says_when_the_file_will_be_deleted(viewer, viewer_clien
     expires = timezone.localtime(Export.objects.get(pk=export.pk).created_at) + dt.timedelta(days=7)
     assert "到期删除" in page
     assert f"{expires.year}年{expires.month}月{expires.day}日" in page
+
+
+# -- the settings -----------------------------------------------------------------------------------
+
+
+def test_the_export_folder_may_not_be_one_the_web_server_serves(tmp_path):
+    started = start_app_with(STATIC_ROOT=str(tmp_path / "static"), EXPORT_ROOT=str(tmp_path / "static" / "exports"))
+
+    assert started.returncode != 0
+    assert "EXPORT_ROOT" in started.stderr
+    assert "must not be inside STATIC_ROOT" in started.stderr
+    assert start_app_with(STATIC_ROOT=str(tmp_path / "static"), EXPORT_ROOT=str(tmp_path / "exports")).returncode == 0
+
+
+@pytest.mark.parametrize(("name", "value"), [("EXPORT_RETENTION_DAYS", "0"), ("EXPORT_INLINE_ROWS", "-1")])
+def test_export_settings_out_of_range_stop_the_app(name, value):
+    started = start_app_with(**{name: value})
+
+    assert started.returncode != 0
+    assert "EXPORT_INLINE_ROWS must be 0 or more, and EXPORT_RETENTION_DAYS at least 1" in started.stderr
