@@ -387,7 +387,7 @@ def _cell(worksheet: WriteOnlyWorksheet, value: CellValue) -> CellValue | WriteO
 
 @dataclass(frozen=True)
 class ExportedSheet:
-    """A workbook written for a download: `file` is open at its start and deleted when closed."""
+    """A workbook to download: `file` is open at its start, for the response to send and close."""
 
     file: BinaryIO
     rows: int
