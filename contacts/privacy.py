@@ -105,6 +105,13 @@ def mask_phones_in_text(text: str) -> str:
     return _RUN.sub(_mask_run, text)
 
 
+def shown_text(text: str | None, *, reveal: bool) -> str | None:
+    """The text as a reader sees it: whole with the phone permission, else its phones masked."""
+    if not text or reveal:
+        return text
+    return mask_phones_in_text(text)
+
+
 def mask_phones_in_data(value: Any) -> Any:
     """A JSON value (a raw WeCom answer, a callback's content) as it may be shown without the phone permission.
 

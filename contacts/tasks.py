@@ -4,7 +4,7 @@ Arguments must be JSON: a job's id and the chunk size, never model instances. Ea
 imports its service when it runs; the services import this module to queue tasks.
 
 Two queues, each with workers of its own (`python manage.py db_worker --queue-name …`):
-"default" runs the jobs, "callbacks" applies WeCom's events, so that an event never
+"default" runs the jobs and writes large exports, "callbacks" applies WeCom's events, so that an event never
 waits behind a job. With TASK_BACKEND=immediate every task runs inline.
 """
 
@@ -56,6 +56,15 @@ def _worker_id(context: TaskContext) -> str:
     """The worker running the task (db_worker --worker-id), recorded on the items it claims."""
     worker_ids = context.task_result.worker_ids
     return worker_ids[-1] if worker_ids else f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task(queue_name=JOBS_QUEUE)
+def write_parent_export(export_id: int) -> str:
+    """Write the file of a parent list exported to Excel (contacts.services.exports)."""
+    from contacts.services.exports import write_export
+
+    export = write_export(export_id=export_id)
+    return export.status if export is not None else "not queued"
 
 
 @task(queue_name=CALLBACKS_QUEUE)

@@ -61,6 +61,15 @@ WECOM_LOGIN_CREATE_USERS = env.bool("WECOM_LOGIN_CREATE_USERS", default=True)
 # nightly sync and `manage.py purge_history` delete what is older.
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
 
+# Parent lists exported to Excel. Up to EXPORT_INLINE_ROWS parents download at once; more are
+# written by a background worker into EXPORT_ROOT, a folder no URL serves (only its owner downloads
+# a file, through the admin), and deleted after EXPORT_RETENTION_DAYS.
+EXPORT_ROOT = env.path("EXPORT_ROOT", default=BASE_DIR / "var" / "exports")
+EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=2000)
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+if EXPORT_INLINE_ROWS < 0 or EXPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("EXPORT_INLINE_ROWS must be 0 or more, and EXPORT_RETENTION_DAYS at least 1.")
+
 # WeCom callbacks (应用管理 → the app → 接收消息 → 设置API接收). Both unset: callbacks are off
 # and /wecom/callback/ answers 404.
 WECOM_CALLBACK_TOKEN = env.str("WECOM_CALLBACK_TOKEN", default="")
@@ -207,6 +216,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+if Path(EXPORT_ROOT).resolve().is_relative_to(Path(STATIC_ROOT).resolve()):
+    raise ImproperlyConfigured(
+        f"EXPORT_ROOT ({EXPORT_ROOT}) must not be inside STATIC_ROOT ({STATIC_ROOT}): the web server serves "
+        "that folder to anyone, and exports hold parents' personal data."
+    )
 
 # Production hardening; each can be relaxed from the environment, e.g. behind a
 # TLS-terminating proxy that already redirects.

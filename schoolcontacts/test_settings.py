@@ -41,3 +41,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process, so that two test runs on one machine never share it.
     default_name = Path(tempfile.gettempdir()) / f"schoolcontacts-test-{os.getpid()}.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME", str(default_name))}
+
+# Never the project's own var/exports: each test that writes files points EXPORT_ROOT at its own folder.
+EXPORT_ROOT = Path(tempfile.gettempdir()) / f"schoolcontacts-test-exports-{os.getpid()}"

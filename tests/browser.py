@@ -25,7 +25,8 @@ def find_browser() -> tuple[str, str]:
     pytest.skip(message)
 
 
-def start_chromium(language: str = "zh-CN"):
+def start_chromium(language: str = "zh-CN", *, download_dir: Path | None = None):
+    """A headless Chromium; with `download_dir`, files it downloads are saved there without asking."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -46,8 +47,15 @@ def start_chromium(language: str = "zh-CN"):
         f"--lang={language}",
     ):
         options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": language})
+    prefs = {"intl.accept_languages": language}
+    if download_dir is not None:
+        download_dir.mkdir(parents=True, exist_ok=True)
+        prefs.update({"download.default_directory": str(download_dir), "download.prompt_for_download": False})
+    options.add_experimental_option("prefs", prefs)
     browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    if download_dir is not None:
+        # Headless Chromium may ignore the preference; the DevTools command is what it always obeys.
+        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
     browser.implicitly_wait(5)
     return browser
 

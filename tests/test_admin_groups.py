@@ -48,6 +48,8 @@ TEACHER_READS = {
     "view_guardianship",
     "view_staffmember",
 }
+# Contact sheets: every role exports what it reads.
+EXPORT = "export_externalcontact"
 
 
 def test_the_migrations_created_the_three_groups():
@@ -55,12 +57,12 @@ def test_the_migrations_created_the_three_groups():
     assert not Group.objects.filter(name="家长管理员").exists()
 
 
-def test_the_viewer_group_may_only_view_every_parent():
-    assert codenames(VIEWER_GROUP) == TEACHER_READS | {"view_all_parents", "view_syncjob", "view_callbackevent"}
+def test_the_viewer_group_may_only_view_every_parent_and_export():
+    assert codenames(VIEWER_GROUP) == TEACHER_READS | {"view_all_parents", "view_syncjob", "view_callbackevent", EXPORT}
 
 
-def test_the_teacher_group_may_read_and_refresh_its_own_parents_but_not_jobs_or_wecom_events():
-    assert codenames(TEACHER_GROUP) == TEACHER_READS | {"refresh_externalcontact"}
+def test_the_teacher_group_may_read_refresh_and_export_its_own_parents_but_not_jobs_or_wecom_events():
+    assert codenames(TEACHER_GROUP) == TEACHER_READS | {"refresh_externalcontact", EXPORT}
 
 
 def test_the_manager_group_may_also_refresh_look_up_run_jobs_and_see_phones():

@@ -51,7 +51,7 @@ def test_the_tools_of_the_parent_list_wrap_instead_of_covering_the_title(manager
         browser.quit()
 
     title, tools = boxes["title"], boxes["tools"]
-    assert title and len(tools) == 4  # the look-up and the three whole-school jobs
+    assert title and len(tools) == 5  # the export, the look-up and the three whole-school jobs
     covered = [(tool, line) for tool in tools for line in title if overlap(tool, line)]
     assert covered == []
     assert [(a, b) for i, a in enumerate(tools) for b in tools[i + 1 :] if overlap(a, b)] == []

@@ -13,7 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.permissions import can_see_phones
-from contacts.models import Department, FollowUser, FollowUserTag, Guardianship, member_label
+from contacts.models import (
+    Department,
+    FollowUser,
+    FollowUserTag,
+    Guardianship,
+    class_label,
+    member_label,
+)
 from contacts.privacy import mask_phones_in_text
 from contacts.scope import visible_classes, visible_follow_users, visible_grades, visible_tags
 from contacts.selectors import member_names
@@ -129,10 +136,7 @@ class ClassFilter(admin.SimpleListFilter):
 
     @staticmethod
     def _label(klass: Department, grades: dict[int, tuple[int, str]]) -> str:
-        grade_name = grades.get(klass.parent_department_id, (0, ""))[1]
-        if not grade_name or grade_name in klass.name:
-            return klass.name
-        return f"{grade_name} · {klass.name}"
+        return class_label(klass.name, grades.get(klass.parent_department_id, (0, ""))[1])
 
     def queryset(self, request, queryset):
         value = self.value()

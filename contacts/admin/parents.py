@@ -6,6 +6,7 @@ every parent. Staff with the permission `contacts.refresh_externalcontact` may a
 about those; looking up a parent not stored yet needs `contacts.lookup_externalcontact`. Phone
 numbers, also those typed into names, remarks, descriptions and tags, are masked and cannot be
 searched for unless the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
+The list exports what it shows to Excel (contacts/admin/exports.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.exports import ParentExportMixin
 from contacts.admin.filters import ClassFilter, GradeFilter, StaleFilter, TagFilter, TeacherFilter
 from contacts.admin.masking import (
     PhoneSearchAuditMixin,
@@ -234,7 +236,12 @@ class ParentList(ChangeList):
 
 @admin.register(ExternalContact)
 class ExternalContactAdmin(
-    PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ParentExportMixin,
+    PhoneSearchAuditMixin,
+    SidebarFiltersOnlyMixin,
+    NotFoundAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     list_display = (
         "avatar_thumbnail",

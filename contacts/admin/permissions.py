@@ -14,6 +14,7 @@ from contacts.scope import sees_all_parents
 REFRESH_PERMISSION = "contacts.refresh_externalcontact"
 LOOKUP_PERMISSION = "contacts.lookup_externalcontact"
 PHONE_PERMISSION = "contacts.view_phone_numbers"
+EXPORT_PERMISSION = "contacts.export_externalcontact"
 
 
 def can_refresh(request: HttpRequest) -> bool:
@@ -27,6 +28,10 @@ def can_look_up(request: HttpRequest) -> bool:
 
 def can_see_phones(request: HttpRequest) -> bool:
     return request.user.has_perm(PHONE_PERMISSION)
+
+
+def can_export(request: HttpRequest) -> bool:
+    return request.user.has_perm(EXPORT_PERMISSION)
 
 
 def reveal_phones_flag(request: HttpRequest) -> Value:

@@ -2,6 +2,7 @@
 
 from contacts.models.audit import AuditAction, AuditEntry
 from contacts.models.callbacks import CallbackEvent, CallbackStatus
+from contacts.models.exports import EXPORT_ACTIVE_STATUSES, Export, ExportStatus
 from contacts.models.jobs import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, SyncJob
 from contacts.models.parents import (
     PHONE_INDEX_LENGTH,
@@ -18,7 +19,7 @@ from contacts.models.parents import (
     RefreshTrigger,
     TagType,
 )
-from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, Student
+from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, Student, class_label
 from contacts.models.staff import (
     TEACHING_TYPES,
     DepartmentAdmin,
@@ -30,6 +31,7 @@ from contacts.models.staff import (
 )
 
 __all__ = [
+    "EXPORT_ACTIVE_STATUSES",
     "PHONE_INDEX_LENGTH",
     "TEACHING_TYPES",
     "AttributeType",
@@ -45,6 +47,8 @@ __all__ = [
     "DepartmentAdmin",
     "DepartmentAdminType",
     "DepartmentType",
+    "Export",
+    "ExportStatus",
     "ExternalContact",
     "ExternalProfileAttribute",
     "FollowUser",
@@ -64,5 +68,6 @@ __all__ = [
     "SyncJob",
     "TagType",
     "WeComAccount",
+    "class_label",
     "member_label",
 ]

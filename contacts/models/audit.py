@@ -1,4 +1,4 @@
-"""Who refreshed which parent, who saw unmasked phone numbers and who searched by one."""
+"""Who refreshed which parent, who saw unmasked phone numbers, who searched by one and who exported parents."""
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     LOOKUP = "lookup", _("按 external_userid 查找")
     VIEW_PHONES = "view_phones", _("查看完整手机号")
     PHONE_SEARCH = "phone_search", _("按手机号搜索")
+    EXPORT = "export", _("导出 Excel")
 
 
 class AuditEntry(models.Model):

@@ -109,6 +109,7 @@ class ExternalContact(models.Model):
             ("view_phone_numbers", _("可以查看完整手机号")),
             ("view_all_parents", _("可以查看全校家长")),
             ("lookup_externalcontact", _("可以按 external_userid 查找新家长")),
+            ("export_externalcontact", _("可以导出家长名单")),
         ]
 
     def __str__(self) -> str:

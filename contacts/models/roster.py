@@ -46,6 +46,13 @@ class Department(RosterEntry):
         return self.name
 
 
+def class_label(class_name: str, grade_name: str | None) -> str:
+    """A class as staff name it: "三年级 · 2班", or its own name when that already says the grade."""
+    if not grade_name or grade_name in class_name:
+        return class_name
+    return f"{grade_name} · {class_name}"
+
+
 class Student(RosterEntry):
     student_userid = models.CharField(_("学生userid"), max_length=128, unique=True)
     name = models.TextField(_("姓名"), null=True, blank=True)

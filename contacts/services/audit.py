@@ -29,13 +29,31 @@ def _phone_search(values: Mapping[str, Any]) -> str:
     return gettext("在「%(list)s」中搜索「%(term)s」：%(found)d 条结果") % {**values, "list": list_name}
 
 
+def _exported(values: Mapping[str, Any]) -> str:
+    # The filters are kept as they were described to the person who exported.
+    text = gettext("%(rows)d 位家长，%(phones)s；%(filters)s") % {
+        "rows": values["rows"],
+        "phones": gettext("含完整手机号") if values["reveal_phones"] else gettext("手机号已隐藏"),
+        "filters": values["filters"],
+    }
+    if values.get("export") is not None:
+        text += " " + gettext("（后台生成：%(export)s）") % {"export": values["export"]}
+    return text
+
+
 AUDIT_RESULTS = TextCatalogue(
     {
         "refreshed": gettext_noop("已刷新：%(changes)s"),
         "failed": gettext_noop("失败：%(error)s"),
         "phone_search": _phone_search,
+        "exported": _exported,
     }
 )
+
+
+def export_result(*, rows: int, reveal_phones: bool, filters: str, export: str | None = None) -> Message:
+    """What an audit entry keeps of an export to Excel: how many parents, whether phones were whole, which filters."""
+    return AUDIT_RESULTS.message("exported", rows=rows, reveal_phones=reveal_phones, filters=filters, export=export)
 
 
 def refresh_result(outcome: RefreshOutcome) -> Message:

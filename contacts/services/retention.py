@@ -8,6 +8,9 @@ What goes, once older than the limit:
 - finished jobs with their per-parent outcomes, but the latest of each kind (and the
   latest that finished well), which the health check and the job list report.
 
+Parent lists exported to Excel in the background go sooner: their files and records are
+deleted after EXPORT_RETENTION_DAYS (7 by default), whatever HISTORY_RETENTION_DAYS says.
+
 What stays: the parents, their teachers and the roster as WeCom last described them
 (current data, not history), and the audit log, which records who saw whose data and
 is kept, or deleted, under the school's own rules for such records.
@@ -17,20 +20,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
 from contacts.db import one_writer_at_a_time
-from contacts.models import CallbackEvent, ContactSnapshot, JobStatus, SyncJob
+from contacts.models import CallbackEvent, ContactSnapshot, Export, JobStatus, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 
 logger = logging.getLogger(__name__)
 
 # Rows deleted per statement: short transactions, however much has piled up.
 BATCH_SIZE = 1000
+# The names exports are written under (Export.file_name, and the file while it is written): only
+# these are ever deleted from EXPORT_ROOT, whatever else someone keeps there.
+_EXPORT_FILE = re.compile(r"[0-9a-f]{32}\.xlsx(\.part)?")
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,8 @@ def retention_cutoff(*, days: int | None = None, now: dt.datetime | None = None)
 
 
 def purge_expired_history() -> PurgeSummary | None:
-    """Apply HISTORY_RETENTION_DAYS now; None when history is kept for ever."""
+    """Apply HISTORY_RETENTION_DAYS and EXPORT_RETENTION_DAYS now; None when history is kept for ever."""
+    purge_expired_exports()
     cutoff = retention_cutoff()
     if cutoff is None:
         return None
@@ -138,3 +147,25 @@ def _purge_jobs(*, older_than: dt.datetime) -> int:
         with one_writer_at_a_time():
             jobs += SyncJob.objects.filter(pk=job_id).delete()[1].get(SyncJob._meta.label, 0)
     return jobs
+
+
+def purge_expired_exports(*, now: dt.datetime | None = None) -> int:
+    """Delete exports older than EXPORT_RETENTION_DAYS, their files with them; returns how many.
+
+    Files under EXPORT_ROOT whose record is gone (a worker stopped while writing one, a record
+    deleted by hand) go by their age alike.
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    deleted = 0
+    for export in Export.objects.filter(created_at__lt=cutoff).only("pk", "file_name"):
+        export.path.unlink(missing_ok=True)
+        export.path.with_name(export.path.name + ".part").unlink(missing_ok=True)
+        deleted += Export.objects.filter(pk=export.pk).delete()[0]
+    root = Path(settings.EXPORT_ROOT)
+    if root.is_dir():
+        for path in root.iterdir():
+            if _EXPORT_FILE.fullmatch(path.name) and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink(missing_ok=True)
+    if deleted:
+        logger.info("Deleted %d export(s) older than %d days", deleted, settings.EXPORT_RETENTION_DAYS)
+    return deleted
