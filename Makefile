@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres lint screenshots bench faults install clean
+.PHONY: demo test test-postgres lint screenshots bench faults jssdk install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -38,6 +38,11 @@ bench: $(STAMP)
 # (database 9) and the simulator, and prints the figures recorded in docs/operations.md.
 faults: $(STAMP)
 	$(PY) scripts/faults.py
+
+# Refreshes the committed copy of the WeCom JS-SDK (@wecom/jssdk, pinned in package.json) that the chat
+# toolbar page serves itself; needs npm. See docs/chat-toolbar.md.
+jssdk:
+	./scripts/update-wecom-jssdk.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
