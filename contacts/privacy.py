@@ -79,6 +79,13 @@ def show_phones(phones: Iterable[str] | None, *, reveal: bool) -> str:
     return ", ".join(str(p) if reveal else mask_phone(p) for p in phones)
 
 
+def shown_text(text: str | None, *, reveal: bool) -> str | None:
+    """A text as a reader sees it: whole when `reveal` (they may see phones), else with its phones masked."""
+    if not text or reveal:
+        return text
+    return mask_phones_in_text(text)
+
+
 def has_digits(text: str) -> bool:
     return _ANY_DIGIT.search(text) is not None
 

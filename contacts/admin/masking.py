@@ -16,18 +16,12 @@ from django.db.models import Model
 
 from contacts.admin.permissions import can_see_phones
 from contacts.models import ExternalContact
-from contacts.privacy import looks_like_phone_search, mask_phones_in_text
+from contacts.privacy import looks_like_phone_search, shown_text
 from contacts.services.audit import record_phone_search
 
 
 def reveals_phones(row: Any) -> bool:
     return bool(getattr(row, "reveal_phones", False))
-
-
-def shown_text(text: str | None, *, reveal: bool) -> str | None:
-    if not text or reveal:
-        return text
-    return mask_phones_in_text(text)
 
 
 def parent_label(contact: ExternalContact, *, reveal: bool) -> str:
