@@ -199,4 +199,7 @@ def test_in_a_plain_browser_the_page_says_to_open_it_in_wecom(school, browser, l
     status = wait_for(browser, ".chat-status.problem")
     assert "请在企业微信中打开本页" in status.text
     browser.find_element(By.CSS_SELECTOR, ".language-switch button[value=en]").click()
-    assert "Open this page in WeCom" in wait_for(browser, ".chat-status.problem").text
+    english = expected_conditions.text_to_be_present_in_element(
+        (By.CSS_SELECTOR, ".chat-status.problem"), "Open this page in WeCom"
+    )
+    assert WebDriverWait(browser, 10).until(english)
