@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from contacts.chat.selectors import CardState, parent_card
 from contacts.models import AuditAction, AuditEntry, ExternalContact, StaffMember
+from contacts.services.ratelimit import rate_limiter_from_settings
 from contacts.services.roster import sync_roster
 from contacts.wecom.client import get_client
 from tests.admin_factories import (
@@ -272,6 +273,16 @@ def test_wecom_out_of_reach_is_said_in_the_readers_language(manager_client, weco
 
     assert response.status_code == 502
     assert "WeCom could not be reached" in response.json()["error"]
+
+
+def test_while_wecom_limits_calls_the_page_is_told_when_to_try_again_and_wecom_is_not_asked(manager_client, tickets):
+    rate_limiter_from_settings().pause(60)
+
+    response = manager_client.get(SIGNATURE, {"kind": "config", "url": "http://testserver/chat/parent/"})
+
+    assert response.status_code == 503
+    assert "企业微信限制了调用频率" in response.json()["error"]
+    assert not [call for call in tickets.rsps.calls if "ticket" in call.request.url]
 
 
 def test_the_shared_cache_down_is_said_with_what_to_check(manager_client, cache_down):

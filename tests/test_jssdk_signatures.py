@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 import responses
-from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 
 from contacts.services.jssdk import NotThisSitesPage, SignatureKind, jsapi_signature, sign_page
 from contacts.wecom.client import WeComClient
+from tests.test_wecom_token import make_client
 
 BASE = "https://wecom.test/cgi-bin"
 JSAPI_TICKET = "bxLdikRXVbTPdHSM05e5u5sUoXNKd8-41ZO3MhKoyN5OfkWITDGgnr2fwJ0m9E8NYzWKVZvdVtaUgWvsdshFKA"
@@ -34,17 +34,6 @@ def http():
         mock.get(f"{BASE}/get_jsapi_ticket", json=ticket_answer(JSAPI_TICKET))
         mock.get(f"{BASE}/ticket/get", json=ticket_answer(AGENT_TICKET))
         yield mock
-
-
-def make_client(cache=None) -> WeComClient:
-    return WeComClient(
-        corp_id=settings.WECOM_CORP_ID,
-        secret=settings.WECOM_SECRET,
-        api_base=settings.WECOM_API_BASE,
-        timeout=settings.WECOM_TIMEOUT,
-        sleep=lambda seconds: None,
-        cache=cache if cache is not None else LocMemCache(f"signatures-{uuid.uuid4()}", {}),
-    )
 
 
 def sign(url: str = PAGE, kind: SignatureKind = SignatureKind.CONFIG, client=None, **options):
@@ -110,7 +99,7 @@ def test_many_signatures_across_processes_sharing_the_cache_fetch_each_ticket_on
     name = f"signatures-shared-{uuid.uuid4()}"
 
     for _ in range(20):
-        client = make_client(LocMemCache(name, {}))
+        client = make_client(cache=LocMemCache(name, {}))
         sign(kind=SignatureKind.CONFIG, client=client, nonce_str=uuid.uuid4().hex[:16])
         sign(kind=SignatureKind.AGENT_CONFIG, client=client, nonce_str=uuid.uuid4().hex[:16])
 

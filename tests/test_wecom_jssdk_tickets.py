@@ -9,13 +9,12 @@ import uuid
 import pytest
 import redis
 import responses
-from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
 from contacts.sharedcache import SharedCacheUnavailable
-from contacts.wecom.client import WeComClient
 from contacts.wecom.errors import ErrorKind, WeComError
+from tests.test_wecom_token import RecordingCache, calls_to, make_client
 
 BASE = "https://wecom.test/cgi-bin"
 TOKEN = "tok-7f3a9c-token-value"
@@ -42,31 +41,19 @@ def with_tickets(http: responses.RequestsMock) -> responses.RequestsMock:
     return http
 
 
-def make_client(cache=None, **overrides) -> WeComClient:
-    options = {
-        "corp_id": settings.WECOM_CORP_ID,
-        "secret": settings.WECOM_SECRET,
-        "api_base": settings.WECOM_API_BASE,
-        "timeout": settings.WECOM_TIMEOUT,
-        "sleep": lambda seconds: None,
-        "cache": cache if cache is not None else LocMemCache(f"tickets-{uuid.uuid4()}", {}),
-    }
-    options.update(overrides)
-    return WeComClient(**options)
+def at_once(threads: int, work) -> None:
+    """`work()` in `threads` threads started together."""
+    start = threading.Barrier(threads)
 
+    def run() -> None:
+        start.wait()
+        work()
 
-def calls_to(http: responses.RequestsMock, api: str) -> list:
-    return [call for call in http.calls if call.request.url.split("?")[0] == f"{BASE}/{api}"]
-
-
-class RecordingCache(LocMemCache):
-    def __init__(self) -> None:
-        super().__init__(f"tickets-recording-{uuid.uuid4()}", {})
-        self.timeouts: dict[str, object] = {}
-
-    def set(self, key, value, timeout=None, version=None):
-        self.timeouts[key] = timeout
-        super().set(key, value, timeout=timeout, version=version)
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(timeout=30)
 
 
 def test_the_jsapi_ticket_comes_from_get_jsapi_ticket_with_the_access_token(http):
@@ -90,7 +77,7 @@ def test_the_agent_config_ticket_comes_from_ticket_get_of_type_agent_config(http
 def test_each_ticket_is_fetched_once_and_kept_for_its_lifetime_less_a_margin(http):
     with_tickets(http)
     cache = RecordingCache()
-    client = make_client(cache)
+    client = make_client(cache=cache)
 
     for _ in range(5):
         assert client.get_jsapi_ticket() == JSAPI_TICKET
@@ -105,7 +92,7 @@ def test_each_ticket_is_fetched_once_and_kept_for_its_lifetime_less_a_margin(htt
 def test_the_tickets_are_kept_apart_from_each_other_and_from_the_token(http):
     with_tickets(http)
     cache = LocMemCache(f"tickets-keys-{uuid.uuid4()}", {})
-    client = make_client(cache)
+    client = make_client(cache=cache)
 
     client.get_jsapi_ticket()
     client.get_agent_config_ticket()
@@ -121,61 +108,48 @@ def test_processes_sharing_the_cache_share_the_tickets(http):
     # Local-memory caches of the same name share their data, like processes sharing Redis.
     name = f"tickets-shared-{uuid.uuid4()}"
 
-    tickets = [make_client(LocMemCache(name, {})).get_jsapi_ticket() for _ in range(3)]
+    tickets = [make_client(cache=LocMemCache(name, {})).get_jsapi_ticket() for _ in range(3)]
 
     assert tickets == [JSAPI_TICKET] * 3
     assert len(calls_to(http, "get_jsapi_ticket")) == 1
     assert len(calls_to(http, "gettoken")) == 1
 
 
-def test_concurrent_callers_wait_for_one_fetch(http):
-    def slow_ticket(request):
-        time.sleep(0.2)
-        return 200, {"Content-Type": "application/json"}, '{"errcode":0,"errmsg":"ok","ticket":"T-1","expires_in":7200}'
+def slowly(body: str, seconds: float = 0.2):
+    """A WeCom answer that takes `seconds`, for `responses`' callbacks."""
 
-    http.add_callback(responses.GET, f"{BASE}/ticket/get", callback=slow_ticket)
+    def answer(request):
+        time.sleep(seconds)
+        return 200, {"Content-Type": "application/json"}, body
+
+    return answer
+
+
+def test_concurrent_callers_wait_for_one_fetch(http):
+    body = '{"errcode":0,"errmsg":"ok","ticket":"T-1","expires_in":7200}'
+    http.add_callback(responses.GET, f"{BASE}/ticket/get", callback=slowly(body))
     name = f"tickets-concurrent-{uuid.uuid4()}"
-    start = threading.Barrier(10)
     results: list[str] = []
 
-    def work() -> None:
-        client = make_client(LocMemCache(name, {}))
-        start.wait()
-        results.append(client.get_agent_config_ticket())
-
-    threads = [threading.Thread(target=work) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_once(10, lambda: results.append(make_client(cache=LocMemCache(name, {})).get_agent_config_ticket()))
 
     assert results == ["T-1"] * 10
     assert len(calls_to(http, "ticket/get")) == 1
 
 
 def test_waiters_share_the_holders_failure_instead_of_asking_again(http):
-    def slow_refusal(request):
-        time.sleep(0.3)
-        return 200, {"Content-Type": "application/json"}, '{"errcode":48002,"errmsg":"api forbidden"}'
-
-    http.add_callback(responses.GET, f"{BASE}/get_jsapi_ticket", callback=slow_refusal)
+    body = '{"errcode":48002,"errmsg":"api forbidden"}'
+    http.add_callback(responses.GET, f"{BASE}/get_jsapi_ticket", callback=slowly(body, 0.3))
     name = f"tickets-failure-{uuid.uuid4()}"
-    start = threading.Barrier(8)
-    errors: list[BaseException] = []
+    errors: list[WeComError] = []
 
     def work() -> None:
-        client = make_client(LocMemCache(name, {}))
-        start.wait()
         try:
-            client.get_jsapi_ticket()
+            make_client(cache=LocMemCache(name, {})).get_jsapi_ticket()
         except WeComError as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_once(8, work)
 
     assert len(errors) == 8
     assert {error.errcode for error in errors} == {48002}
@@ -197,7 +171,7 @@ def test_a_refusal_is_a_wecom_error_with_its_errcode_and_nothing_is_cached(http)
     cache = LocMemCache(f"tickets-refused-{uuid.uuid4()}", {})
 
     with pytest.raises(WeComError) as caught:
-        make_client(cache).get_agent_config_ticket()
+        make_client(cache=cache).get_agent_config_ticket()
 
     assert caught.value.errcode == 60020
     assert caught.value.kind is ErrorKind.CONFIGURATION
@@ -238,7 +212,7 @@ def test_a_cache_that_cannot_be_reached_is_the_shared_cache_error_and_wecom_is_n
     down = RedisCache(UNREACHABLE_REDIS, {})
 
     with pytest.raises(SharedCacheUnavailable):
-        make_client(down).get_agent_config_ticket()
+        make_client(cache=down).get_agent_config_ticket()
 
     assert len(http.calls) == 0
 
@@ -272,7 +246,7 @@ def redis_url():
 def test_clients_on_a_real_redis_fetch_each_ticket_once(http, redis_url):
     with_tickets(http)
     url, prefix = redis_url
-    clients = [make_client(RedisCache(url, {"KEY_PREFIX": prefix})) for _ in range(3)]
+    clients = [make_client(cache=RedisCache(url, {"KEY_PREFIX": prefix})) for _ in range(3)]
 
     for client in clients:
         assert client.get_jsapi_ticket() == JSAPI_TICKET

@@ -13,6 +13,7 @@ signed in is sent through WeCom's sign-in, which inside the WeCom app needs no s
 from __future__ import annotations
 
 import re
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -129,30 +130,41 @@ def jssdk_signature(request: HttpRequest) -> JsonResponse:
     return JsonResponse(signature.as_json())
 
 
+def for_one_parent(view):
+    """A fragment view about the parent of `external_userid` (in the query, or the form of a POST).
+
+    It answers in place of the view for someone not signed in or not allowed, and for an id
+    that is not WeCom's kind; the view gets the id.
+    """
+
+    @wraps(view)
+    def checked(request: HttpRequest) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _notice_fragment(request, SIGNED_OUT, status=401)
+        if not may_use_chat(request.user):
+            return _notice_fragment(request, NOT_ALLOWED, status=403)
+        data = request.POST if request.method == "POST" else request.GET
+        external_userid = data.get("external_userid", "").strip()
+        if not EXTERNAL_USERID.fullmatch(external_userid):
+            return _notice_fragment(request, BAD_PARENT_ID, status=400)
+        return view(request, external_userid=external_userid)
+
+    return checked
+
+
 @never_cache
 @require_GET
-def parent_card_fragment(request: HttpRequest) -> HttpResponse:
+@for_one_parent
+def parent_card_fragment(request: HttpRequest, *, external_userid: str) -> HttpResponse:
     """The card of `?external_userid=`, as an HTML fragment for the page to insert."""
-    refusal = _fragment_refusal(request)
-    if refusal is not None:
-        return refusal
-    external_userid = _external_userid(request.GET)
-    if external_userid is None:
-        return _notice_fragment(request, BAD_PARENT_ID, status=400)
-    card = parent_card(user=request.user, external_userid=external_userid)
-    return _card_fragment(request, card)
+    return _card_fragment(request, parent_card(user=request.user, external_userid=external_userid))
 
 
 @never_cache
 @require_POST
-def refresh_parent(request: HttpRequest) -> HttpResponse:
+@for_one_parent
+def refresh_parent(request: HttpRequest, *, external_userid: str) -> HttpResponse:
     """Ask WeCom for the parent again (or for the first time), then answer the card with what happened."""
-    refusal = _fragment_refusal(request)
-    if refusal is not None:
-        return refusal
-    external_userid = _external_userid(request.POST)
-    if external_userid is None:
-        return _notice_fragment(request, BAD_PARENT_ID, status=400)
     if not request.user.has_perm(REFRESH_PERMISSION):
         return _notice_fragment(request, REFRESH_NOT_ALLOWED, status=403)
     card = parent_card(user=request.user, external_userid=external_userid)
@@ -184,19 +196,6 @@ def _sign_in_first(request: HttpRequest) -> HttpResponse:
     """To WeCom's sign-in (silent inside the WeCom app), back to this page afterwards."""
     login_url = reverse("wecom_sign_in") if sign_in_configured() else reverse("admin:login")
     return redirect_to_login(request.get_full_path(), login_url=login_url)
-
-
-def _fragment_refusal(request: HttpRequest) -> HttpResponse | None:
-    if not request.user.is_authenticated:
-        return _notice_fragment(request, SIGNED_OUT, status=401)
-    if not may_use_chat(request.user):
-        return _notice_fragment(request, NOT_ALLOWED, status=403)
-    return None
-
-
-def _external_userid(data) -> str | None:
-    value = data.get("external_userid", "").strip()
-    return value if EXTERNAL_USERID.fullmatch(value) else None
 
 
 def _card_fragment(
