@@ -27,7 +27,7 @@ test-postgres: $(STAMP)
 # Retakes the pictures in docs/screenshots/ from the browser tests (needs chromium, chromium-driver, fonts-noto-cjk).
 screenshots: $(STAMP)
 	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/test_browser_staff.py tests/test_browser_sign_in.py \
-		tests/test_browser_chat.py
+		tests/test_browser_phone.py tests/test_browser_chat.py
 
 # Syncs and re-syncs 2,000 and 20,000 parents against the simulator (50 ms latency) on SQLite and on
 # the PostgreSQL at 127.0.0.1:5432, beside a plain loop, and prints the figures recorded in

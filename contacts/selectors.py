@@ -1,9 +1,11 @@
 """Read-only queries about stored parents, staff and jobs."""
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -16,6 +18,7 @@ from contacts.models import (
     DepartmentType,
     ExternalContact,
     FollowUser,
+    Guardian,
     Guardianship,
     JobItem,
     JobItemStatus,
@@ -34,11 +37,16 @@ WHOLE_PHONE_DIGITS = 11
 
 def stored_external_userids(*, stale_for: dt.timedelta | None = None) -> list[str]:
     """Every stored parent's id, or only those not refreshed successfully within `stale_for`."""
+    contacts = _stored_contacts(stale_for=stale_for)
+    return list(contacts.order_by("external_userid").values_list("external_userid", flat=True))
+
+
+def _stored_contacts(*, stale_for: dt.timedelta | None) -> QuerySet[ExternalContact]:
     contacts = ExternalContact.objects.all()
     if stale_for is not None:
         cutoff = timezone.now() - stale_for
         contacts = contacts.filter(Q(last_refreshed_at__lt=cutoff) | Q(last_refreshed_at__isnull=True))
-    return list(contacts.order_by("external_userid").values_list("external_userid", flat=True))
+    return contacts
 
 
 def with_teacher_count(contacts: QuerySet[ExternalContact]) -> QuerySet[ExternalContact]:
@@ -150,6 +158,8 @@ def search_snapshots(
         return snapshots
     parents = search_contacts(contacts=ExternalContact.objects.all(), term=term, may_search_phones=may_search_phones)
     return snapshots.filter(contact__in=parents)
+
+
 # -- staff ---------------------------------------------------------------------------------------
 
 
@@ -176,6 +186,21 @@ def classes_taught(*, userid: str) -> QuerySet[Department]:
         admins__type__in=TEACHING_TYPES,
         admins__gone_at__isnull=True,
     ).distinct()
+
+
+def current_children(*, external_userids: Iterable[str]) -> dict[str, list[Guardianship]]:
+    """The children on the roster now of each parent, by external_userid, by name (one query)."""
+    links = (
+        Guardianship.objects.filter(
+            guardian__external_userid__in=set(external_userids), gone_at__isnull=True, student__gone_at__isnull=True
+        )
+        .select_related("guardian", "student__department")
+        .order_by("student__name", "student__student_userid")
+    )
+    children: dict[str, list[Guardianship]] = {}
+    for link in links:
+        children.setdefault(link.guardian.external_userid, []).append(link)
+    return children
 
 
 def last_finished_job(*, kind: JobKind = JobKind.SYNC_SCHOOL) -> SyncJob | None:
@@ -222,8 +247,68 @@ def job_progress(*, job: SyncJob) -> JobProgress:
 
 
 def failed_job_items(*, job: SyncJob, limit: int = FAILURES_SHOWN) -> list[JobItem]:
-    """The first `limit` failed items of a job, in the order they were listed."""
-    return list(JobItem.objects.filter(job=job, status=JobItemStatus.FAILED).order_by("pk")[:limit])
+    """The first `limit` failed items of a job, in the order they were listed.
+
+    Each carries `contact_pk` and `contact_name` of the stored parent, None for an id never stored.
+    """
+    stored = ExternalContact.objects.filter(external_userid=OuterRef("external_userid"))
+    return list(
+        JobItem.objects.filter(job=job, status=JobItemStatus.FAILED)
+        .annotate(
+            contact_pk=Subquery(stored.values("pk")[:1]),
+            contact_name=Subquery(stored.values("name")[:1]),
+        )
+        .order_by("pk")[:limit]
+    )
+
+
+# One parent's WeCom call as a school's server sees it: WeCom's answer (docs/performance.md
+# simulates 50 ms) and storing it. Only for the estimate shown before a job starts.
+TYPICAL_CALL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class JobEstimate:
+    """What a job would do if started now: `parents` is None when only reading the roster will tell."""
+
+    parents: int | None
+    minutes: int | None  # rounded up; None when `parents` is
+
+
+def job_estimate(*, kind: JobKind | str, stale_for: dt.timedelta) -> JobEstimate:
+    """How many parents a job of this kind would refresh, and about how long it would take.
+
+    The time is the slower of WECOM_RATE_PER_MINUTE and WECOM_CONCURRENCY parents at a time;
+    a whole-school sync also reads the roster, one call per class.
+    """
+    calls = 0
+    if kind == JobKind.SYNC_SCHOOL:
+        # The parents of the last roster read and those stored; a school never synced is unknown.
+        roster = Guardian.objects.filter(external_userid__isnull=False, gone_at__isnull=True)
+        parents = (
+            ExternalContact.objects.order_by()
+            .values_list("external_userid")
+            .union(roster.order_by().values_list("external_userid"))
+            .count()
+        )
+        if not parents:
+            return JobEstimate(parents=None, minutes=None)
+        calls = Department.objects.count() + 1
+    else:
+        parents = _stored_contacts(stale_for=stale_for if kind == JobKind.REFRESH_STALE else None).count()
+    calls += parents
+    concurrency = max(int(getattr(settings, "WECOM_CONCURRENCY", 1)), 1)
+    rate_per_minute = int(getattr(settings, "WECOM_RATE_PER_MINUTE", 0))
+    seconds = calls * TYPICAL_CALL_SECONDS / concurrency
+    if rate_per_minute > 0:
+        seconds = max(seconds, calls * 60 / rate_per_minute)
+    return JobEstimate(parents=parents, minutes=math.ceil(seconds / 60))
+
+
+def failed_errcodes(*, job: SyncJob) -> dict[int | None, int]:
+    """How many of a job's parents failed, by errcode (None: no errcode, e.g. WeCom unreachable)."""
+    rows = JobItem.objects.filter(job=job, status=JobItemStatus.FAILED).values("errcode").annotate(n=Count("pk"))
+    return {row["errcode"]: row["n"] for row in rows.order_by()}
 
 
 def active_job(*, kind: JobKind | str) -> SyncJob | None:

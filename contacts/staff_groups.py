@@ -1,12 +1,16 @@
 """The three staff groups (roles) a school admin assigns people to.
 
 学校管理员 (school administrators, called 家长管理员 until migration 0007 renamed the group, its
-members kept): everything staff can do: read parents, refresh from WeCom,
-look up new parents, start the whole-school sync and bulk refreshes, see full phones.
+members kept): everything staff can do: read every parent, refresh from WeCom, look up new
+parents, start the whole-school sync and bulk refreshes, see full phones.
 查看家长 (the office): read every parent, their children and teachers' remarks, refresh history,
 job progress and the WeCom events received; phones masked.
-教师 (a teacher): read parents, their children and teachers' remarks and refresh history; phones
-masked; no jobs, no WeCom events. A member signing in with WeCom for the first time gets this role.
+教师 (a teacher): read and refresh their own families (contacts/scope.py), their children and
+teachers' remarks and refresh history; phones masked; no jobs, no WeCom events, no look-up of new
+parents. A member signing in with WeCom for the first time gets this role.
+
+Seeing every parent is the permission `view_all_parents`, not membership of a group: the scope
+of each page is decided by contacts.scope from permissions alone.
 
 They are created by a migration and brought up to date after every `migrate`
 (post_migrate), so a permission added later reaches existing installations; a
@@ -31,9 +35,10 @@ TEACHER_READ = [
     "view_guardianship",
     "view_staffmember",
 ]
-READ = [*TEACHER_READ, "view_syncjob", "view_callbackevent"]
-MANAGE = [*READ, "refresh_externalcontact", "view_phone_numbers", "run_syncjob"]
-GROUPS = {ADMIN: MANAGE, VIEWER: READ, TEACHER: TEACHER_READ}
+TEACHER_PERMISSIONS = [*TEACHER_READ, "refresh_externalcontact"]
+READ = [*TEACHER_READ, "view_all_parents", "view_syncjob", "view_callbackevent"]
+MANAGE = [*READ, "refresh_externalcontact", "lookup_externalcontact", "view_phone_numbers", "run_syncjob"]
+GROUPS = {ADMIN: MANAGE, VIEWER: READ, TEACHER: TEACHER_PERMISSIONS}
 
 
 def ensure_staff_groups(*, apps=global_apps, using: str = "default") -> None:

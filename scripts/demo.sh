@@ -52,7 +52,8 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 
-# Parents who left the simulated school fail to refresh, as they would in a real one.
+# It says what the simulated school holds and why a few of its parents fail (they left on purpose);
+# it exits 1 only when others failed too, and the demo starts anyway so that the job page can be read.
 "$PY" manage.py demo_setup --username "$DEMO_USER" --password "$DEMO_PASSWORD" || true
 
 cat <<MSG
@@ -62,7 +63,7 @@ cat <<MSG
   Login:          ${DEMO_USER} / ${DEMO_PASSWORD} (the IT admin's password login)
   As a teacher:   on http://127.0.0.1:${APP_PORT}/admin/login/ press 企业微信登录, then choose
                   罗凯 (rocky), head teacher of 三年级1班, in the simulated WeCom; the first
-                  sign-in creates the account (role 教师)
+                  sign-in creates the account (role 教师): he sees only his own families
   WeCom simulator: http://127.0.0.1:${SANDBOX_PORT}/cgi-bin (log: var/sandbox.log)
   Workers:         var/worker.log (jobs), var/callbacks-worker.log (callbacks)
   Try the parent woAAAA, or search a child's name such as 李小明. Stop with Ctrl-C.

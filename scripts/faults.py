@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -265,13 +266,16 @@ def job_active(job) -> bool:
 
 
 def job_counts(job) -> str:
+    from contacts.models import JobItemStatus
     from contacts.selectors import job_progress
 
     job.refresh_from_db()
     progress = job_progress(job=job)
+    errcodes = Counter(job.items.filter(status=JobItemStatus.FAILED).values_list("errcode", flat=True))
+    why = ", ".join(f"{count} with errcode {errcode}" for errcode, count in sorted(errcodes.items(), key=str))
     return (
         f"status {job.status}, {progress.total} parents: {progress.done} done ({progress.created} new, "
-        f"{progress.changed} changed), {progress.failed} failed, {progress.left} left"
+        f"{progress.changed} changed), {progress.failed} failed{f' ({why})' if why else ''}, {progress.left} left"
         + (f", {progress.taken_back} taken back from a dead worker" if progress.taken_back else "")
     )
 
@@ -349,10 +353,23 @@ def scenario_ratelimit(setup: Deployment) -> None:
             time.sleep(1)
         print(f"- the whole-school job, while limited: {paused_seen or 'never said it was paused'}")
         print(f"- it stopped after {time.monotonic() - started:.0f} s: {job_counts(job)}")
-        print(f"    reason: {job.error}")
+        print(f"    reason: {stored_job_failure(job)}")
         setup.stop("worker-1")
     finally:
         setup.clear_faults()
+
+
+def stored_job_failure(job) -> str:
+    """Why the job failed, in both languages, as an operator reads it."""
+    from django.utils import translation
+
+    from contacts.services.job_errors import job_error_text
+
+    texts = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            texts.append(job_error_text(job))
+    return " / ".join(dict.fromkeys(texts))
 
 
 def job_status_line(job) -> str:

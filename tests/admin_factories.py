@@ -23,7 +23,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 
-from contacts.models import ExternalContact, RefreshTrigger
+from contacts.models import ExternalContact, RefreshTrigger, WeComAccount
 from contacts.services.refresh import refresh_contact
 
 SEED = Path(__file__).parent / "data" / "seed_example.json"
@@ -167,6 +167,12 @@ def make_staff(
     return user
 
 
+def linked(user, userid: str):
+    """The account linked to the WeCom member `userid`, as their first WeCom sign-in links it."""
+    WeComAccount.objects.create(user=user, userid=userid)
+    return user
+
+
 def logged_in(user, *, enforce_csrf_checks: bool = False) -> Client:
     client = Client(enforce_csrf_checks=enforce_csrf_checks)
     client.force_login(user)
@@ -187,8 +193,8 @@ def manager(db):
 
 @pytest.fixture
 def teacher_account(db):
-    """A teacher in the group 教师, as a first WeCom sign-in makes them."""
-    return make_staff("teacher", groups=[TEACHER_GROUP])
+    """rocky, the teacher following 李四 in the seed answer, in the group 教师, as a first WeCom sign-in makes them."""
+    return linked(make_staff("teacher", groups=[TEACHER_GROUP]), "rocky")
 
 
 @pytest.fixture

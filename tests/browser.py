@@ -4,6 +4,7 @@ Locally the tests are skipped when Chromium is not installed; in CI (CI=true) a
 missing browser fails the run, so the browser tests can never be skipped there.
 """
 
+import base64
 import os
 import shutil
 from pathlib import Path
@@ -61,3 +62,31 @@ def save_screenshot(browser, name: str) -> None:
     browser.set_window_size(width, min(max(page_height + 120, height), 4000))
     browser.save_screenshot(str(Path(SCREENSHOT_DIR) / f"{name}.png"))
     browser.set_window_size(width, height)
+
+
+PHONE = (390, 844)  # a phone held upright, in CSS pixels, as WeCom's in-app browser shows pages
+DESKTOP = (1366, 900)
+
+
+def show_as(browser, size: tuple[int, int], *, phone: bool) -> None:
+    """Lay pages out at `size` CSS pixels; a phone honours the page's viewport meta tag as a phone does."""
+    width, height = size
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 2 if phone else 1, "mobile": phone},
+    )
+
+
+def save_screens(browser, name: str, *, screens: int = 1) -> None:
+    """The first `screens` screens of the page as they scroll by, saved when SCREENSHOT_DIR is set."""
+    if not SCREENSHOT_DIR:
+        return
+    width, height, page_height = browser.execute_script(
+        "return [window.innerWidth, window.innerHeight, document.documentElement.scrollHeight]"
+    )
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height * screens, page_height), "scale": 1}
+    shot = browser.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+    (Path(SCREENSHOT_DIR) / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))

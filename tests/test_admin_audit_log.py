@@ -2,8 +2,11 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone, translation
 
-from contacts.models import AuditAction, AuditEntry, ExternalContact
+from contacts.models import AuditAction, AuditEntry, ExternalContact, StaffMember
+from contacts.services.audit import audit_result_text
+from contacts.services.ratelimit import clock_time, rate_limiter_from_settings
 from tests.admin_factories import (
     list_url,
     logged_in,
@@ -36,7 +39,8 @@ def test_refreshing_from_a_parent_page_is_recorded(stored_parent, manager, manag
     assert entry.username == "manager"
     assert entry.external_userid == "woAAAA"
     assert entry.contact == stored_parent
-    assert "备注 (rocky)：李部长 → 李主任" in entry.outcome
+    assert entry.result["code"] == "refreshed"
+    assert "备注 (rocky)：李部长 → 李主任" in audit_result_text(entry)
     assert entry.at is not None
 
 
@@ -46,7 +50,7 @@ def test_a_refresh_that_changed_nothing_is_recorded_too(stored_parent, manager, 
     manager_client.post(refresh_url(stored_parent))
 
     [entry] = entries(action=AuditAction.REFRESH)
-    assert (entry.user, entry.external_userid, entry.outcome) == (manager, "woAAAA", "无变化")
+    assert (entry.user, entry.external_userid, audit_result_text(entry)) == (manager, "woAAAA", "已刷新：无变化")
 
 
 def test_a_failed_refresh_is_recorded_with_the_error(stored_parent, manager, manager_client, wecom):
@@ -58,8 +62,9 @@ def test_a_failed_refresh_is_recorded_with_the_error(stored_parent, manager, man
     assert entry.user == manager
     assert entry.external_userid == "woAAAA"
     assert entry.contact == stored_parent
-    assert entry.outcome.startswith("[60020]")
-    assert "请将本服务器的出口IP加入应用的「企业可信IP」。" in entry.outcome
+    assert entry.result["error"]["error"]["errcode"] == 60020
+    assert audit_result_text(entry).startswith("失败：[60020]")
+    assert "请将本服务器的出口IP加入应用的「企业可信IP」。" in audit_result_text(entry)
 
 
 def test_a_refused_refresh_is_not_recorded_as_one(stored_parent, viewer_client, wecom):
@@ -77,7 +82,7 @@ def test_a_lookup_is_recorded(manager, manager_client, wecom):
     assert entry.user == manager
     assert entry.external_userid == "woAAAA"
     assert entry.contact == ExternalContact.objects.get(external_userid="woAAAA")
-    assert "新家长，首次保存" in entry.outcome
+    assert "新家长，首次保存" in audit_result_text(entry)
     assert entries(action=AuditAction.REFRESH) == []
 
 
@@ -90,7 +95,7 @@ def test_a_failed_lookup_is_recorded_without_a_parent(manager, manager_client, w
     assert entry.user == manager
     assert entry.external_userid == "wmUNKNOWN"
     assert entry.contact is None
-    assert entry.outcome.startswith("[40096]")
+    assert audit_result_text(entry).startswith("失败：[40096]")
 
 
 def test_the_bulk_action_records_one_entry_per_parent(manager, manager_client, wecom):
@@ -104,8 +109,8 @@ def test_the_bulk_action_records_one_entry_per_parent(manager, manager_client, w
     recorded = {e.external_userid: e for e in entries(action=AuditAction.REFRESH)}
     assert set(recorded) == {"woAAAA", "woBBBB"}
     assert all(e.user == manager for e in recorded.values())
-    assert recorded["woAAAA"].outcome == "无变化"
-    assert recorded["woBBBB"].outcome.startswith("[84061]")
+    assert audit_result_text(recorded["woAAAA"]) == "已刷新：无变化"
+    assert audit_result_text(recorded["woBBBB"]).startswith("失败：[84061]")
 
 
 def test_opening_a_parent_page_with_full_phones_is_recorded(stored_parent, manager, manager_client):
@@ -147,6 +152,57 @@ def test_the_audit_log_lists_who_did_what(stored_parent, superuser_client, manag
     assert "manager" in page
     assert "从企业微信刷新" in page
     assert "woAAAA" in page
+    assert "失败：[60020] 不安全的访问IP" in page
+
+
+def test_the_audit_log_tells_the_outcome_in_the_readers_language(
+    stored_parent, superuser_client, manager_client, wecom
+):
+    wecom.fails("woAAAA", 60020)
+    manager_client.post(refresh_url(stored_parent))
+
+    with translation.override(translation.get_language()):
+        page = text_of(superuser_client.get(reverse("admin:contacts_auditentry_changelist"), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Failed: [60020] caller IP not in the trusted-IP list" in page
+    assert "不安全的访问IP" not in page
+
+
+def test_a_refresh_that_names_a_teacher_is_recorded_with_their_name(stored_parent, manager_client, wecom):
+    StaffMember.objects.create(userid="rocky", name="罗凯", last_seen_at=timezone.now())
+    wecom.answers(with_teacher_remark(seed(), "rocky", "李主任"))
+
+    manager_client.post(refresh_url(stored_parent))
+
+    [entry] = entries(action=AuditAction.REFRESH)
+    assert "备注 (罗凯 (rocky))：李部长 → 李主任" in audit_result_text(entry)
+
+
+def test_a_refresh_held_back_by_wecoms_limit_is_told_with_the_time_in_beijing(
+    stored_parent, superuser_client, manager_client, wecom
+):
+    rate_limiter_from_settings().pause(60)
+    manager_client.post(refresh_url(stored_parent))
+    [entry] = entries(action=AuditAction.REFRESH)
+    next_try = clock_time(entry.result["error"]["held_back"]["until"])
+
+    with translation.override(translation.get_language()):
+        english = text_of(
+            superuser_client.get(reverse("admin:contacts_auditentry_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+        )
+
+    with translation.override("zh-hans"):
+        chinese = audit_result_text(entry)
+    assert chinese == f"失败：企业微信限制了调用频率，调用已暂停，请在 {next_try}（北京时间）之后再试。"
+    assert f"Failed: WeCom limits calls: they are paused; try again after {next_try} (Beijing time)." in english
+
+
+def test_an_entry_written_before_results_were_stored_as_codes_shows_its_text(superuser, superuser_client):
+    AuditEntry.objects.create(
+        user=superuser, username="root", action=AuditAction.REFRESH, external_userid="woOLD", outcome="旧的结果"
+    )
+
+    assert "旧的结果" in text_of(superuser_client.get(reverse("admin:contacts_auditentry_changelist")))
 
 
 def test_the_audit_log_cannot_be_edited_even_by_a_superuser(stored_parent, superuser_client, manager_client):
@@ -162,7 +218,7 @@ def test_the_audit_log_cannot_be_edited_even_by_a_superuser(stored_parent, super
 
 
 def test_a_staff_member_with_the_phone_permission_alone_is_recorded_too(stored_parent):
-    user = make_staff("phones", perms=["view_externalcontact", "view_phone_numbers"])
+    user = make_staff("phones", perms=["view_externalcontact", "view_all_parents", "view_phone_numbers"])
 
     logged_in(user).get(parent_url(stored_parent))
 

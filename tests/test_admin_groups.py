@@ -55,17 +55,18 @@ def test_the_migrations_created_the_three_groups():
     assert not Group.objects.filter(name="家长管理员").exists()
 
 
-def test_the_viewer_group_may_only_view():
-    assert codenames(VIEWER_GROUP) == TEACHER_READS | {"view_syncjob", "view_callbackevent"}
+def test_the_viewer_group_may_only_view_every_parent():
+    assert codenames(VIEWER_GROUP) == TEACHER_READS | {"view_all_parents", "view_syncjob", "view_callbackevent"}
 
 
-def test_the_teacher_group_may_read_parents_but_not_jobs_or_wecom_events():
-    assert codenames(TEACHER_GROUP) == TEACHER_READS
+def test_the_teacher_group_may_read_and_refresh_its_own_parents_but_not_jobs_or_wecom_events():
+    assert codenames(TEACHER_GROUP) == TEACHER_READS | {"refresh_externalcontact"}
 
 
-def test_the_manager_group_may_also_refresh_run_jobs_and_see_phones():
+def test_the_manager_group_may_also_refresh_look_up_run_jobs_and_see_phones():
     assert codenames(MANAGER_GROUP) == codenames(VIEWER_GROUP) | {
         "refresh_externalcontact",
+        "lookup_externalcontact",
         "view_phone_numbers",
         "run_syncjob",
     }
@@ -183,7 +184,7 @@ def test_leaving_the_group_takes_the_rights_away(stored_parent, manager, wecom):
 # -- 教师 ------------------------------------------------------------------------------------------
 
 
-def test_a_teacher_reads_a_parent_with_masked_phones(stored_parent, teacher_client):
+def test_a_teacher_reads_a_parent_they_follow_with_masked_phones(stored_parent, teacher_client):
     assert listed(teacher_client.get(list_url())) == ["woAAAA"]
 
     page = text_of(teacher_client.get(parent_url(stored_parent)))
@@ -191,13 +192,23 @@ def test_a_teacher_reads_a_parent_with_masked_phones(stored_parent, teacher_clie
     assert "李部长" in page
     assert all(masked in page for masked in MASKED_SEED_PHONES)
     assert not any(phone in page for phone in ALL_SEED_PHONES)
-    assert refresh_url(stored_parent) not in page
 
 
-def test_a_teacher_cannot_refresh_look_up_or_see_jobs_and_wecom_events(stored_parent, teacher_client, wecom):
+def test_a_teacher_refreshes_a_parent_they_follow(stored_parent, teacher_client, wecom):
+    assert f'action="{refresh_url(stored_parent)}"' in text_of(teacher_client.get(parent_url(stored_parent)))
+    wecom.answers(seed())
     calls_before = wecom.contact_calls()
 
-    assert teacher_client.post(refresh_url(stored_parent)).status_code == 403
+    response = teacher_client.post(refresh_url(stored_parent), follow=True)
+
+    assert shown_messages(response) == [("success", "已从企业微信刷新「李四」：无变化")]
+    assert wecom.contact_calls() == calls_before + 1
+
+
+def test_a_teacher_cannot_look_up_or_see_jobs_and_wecom_events(stored_parent, teacher_client, wecom):
+    calls_before = wecom.contact_calls()
+
+    assert lookup_url() not in text_of(teacher_client.get(list_url()))
     assert teacher_client.post(lookup_url(), {"external_userid": "woNEW"}).status_code == 403
     assert teacher_client.get(reverse("admin:contacts_syncjob_changelist")).status_code == 403
     assert teacher_client.get(reverse("admin:contacts_callbackevent_changelist")).status_code == 403

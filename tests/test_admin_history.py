@@ -231,6 +231,18 @@ def test_the_link_to_all_refreshes_lists_only_this_parents(stored_parent, viewer
     assert other.snapshots.count() == 1
 
 
+def test_a_refresh_record_is_titled_by_its_parent_and_beijing_time(stored_parent, viewer_client):
+    snapshot = stored_parent.snapshots.get()
+    ContactSnapshot.objects.filter(pk=snapshot.pk).update(fetched_at=dt.datetime(2026, 11, 29, 12, 45, tzinfo=dt.UTC))
+
+    page = text_of(viewer_client.get(reverse("admin:contacts_contactsnapshot_change", args=[snapshot.pk])))
+
+    assert "<title>李四 · 2026-11-29 20:45 |" in page
+    assert "<h2>李四 · 2026-11-29 20:45</h2>" in page
+    assert f"{stored_parent.pk} @" not in page
+    assert "12:45" not in page
+
+
 def test_the_list_of_refresh_records_shows_failures_and_filters_them(stored_parent, viewer_client, wecom):
     wecom.fails("woAAAA", 84061)
     with pytest.raises(WeComError):
@@ -251,7 +263,7 @@ def test_a_failure_record_shows_its_error_and_no_answer(stored_parent, viewer_cl
     wecom.fails("woAAAA", 60020)
     with pytest.raises(WeComError):
         refresh_contact(external_userid="woAAAA", trigger=RefreshTrigger.JOB)
-    failure = stored_parent.snapshots.exclude(error="").get()
+    failure = stored_parent.snapshots.filter(failure__isnull=False).get()
 
     page = text_of(viewer_client.get(reverse("admin:contacts_contactsnapshot_change", args=[failure.pk])))
 
@@ -281,3 +293,5 @@ def test_the_history_reads_in_english(stored_parent, viewer_client, wecom):
     assert "Last successful refresh" in history_of(page)
     assert "Last changed" in history_of(page)
     assert "Refresh failed: [84061]" in history_rows(page)[0][2]
+    # Stored as a code, the failure is put into words for this reader only.
+    assert "不存在外部联系人的关系" not in history_rows(page)[0][2]

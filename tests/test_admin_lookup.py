@@ -1,6 +1,10 @@
 """Staff find a parent not stored yet by the external_userid WeCom gave them."""
 
+import re
+from urllib.parse import urlencode
+
 import pytest
+from django.utils import translation
 
 from contacts.models import ExternalContact, FollowUser
 from tests.admin_factories import (
@@ -19,7 +23,7 @@ from tests.admin_factories import (
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
 
-MALFORMED = "external_userid 格式不正确"
+MALFORMED = "不是 external_userid：它只由字母、数字和 _-@. 组成，例如 wmXXXXXXXX。"
 
 
 def look_up(client, external_userid: str):
@@ -106,7 +110,27 @@ def test_a_malformed_id_is_explained_on_the_page(manager_client, wecom, bad_id):
 
     page = text_of(response)
     assert MALFORMED in page
-    assert "external_userid 由字母、数字和 _-@. 组成" in page
+
+
+def test_a_name_typed_as_id_is_answered_in_chinese_with_a_link_to_the_search(manager_client, wecom):
+    response = look_up(manager_client, "李小明")
+
+    [error] = errors_of(response)
+    assert error.startswith("「李小明」不是 external_userid")
+    assert f'href="{list_url()}?{urlencode({"q": "李小明"})}"' in error
+    assert "在家长列表中搜索「李小明」" in error
+    assert not re.search(r"\bis not\b|valid", error)  # not a word of English
+    assert wecom.contact_calls() == 0
+
+
+def test_a_name_typed_as_id_is_answered_in_english_to_an_english_reader(manager_client, wecom):
+    with translation.override(translation.get_language()):
+        response = manager_client.post(lookup_url(), {"external_userid": "李小明"}, HTTP_ACCEPT_LANGUAGE="en")
+        [error] = errors_of(response)
+
+    assert error.startswith("“李小明” is not an external_userid")
+    assert "Search the parent list for “李小明”" in error
+    assert "不是" not in error and "搜索" not in error
 
 
 def test_a_script_typed_as_id_is_shown_as_text(manager_client, wecom):
@@ -139,7 +163,9 @@ def test_the_list_does_not_link_to_the_lookup_page_for_viewers(viewer_client):
 
 
 def test_the_link_follows_the_permission_not_the_group():
-    client = logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    client = logged_in(
+        make_staff("finder", perms=["view_externalcontact", "view_all_parents", "lookup_externalcontact"])
+    )
 
     response = client.get(list_url())
 

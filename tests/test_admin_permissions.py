@@ -37,7 +37,9 @@ def test_it_hides_the_refresh_button_without_permission(stored_parent, viewer_cl
 
 def test_it_shows_the_refresh_button_with_permission(stored_parent):
     # Only the two permissions that matter, not a group: the button follows the permission.
-    client = logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    client = logged_in(
+        make_staff("refresher", perms=["view_externalcontact", "view_all_parents", "refresh_externalcontact"])
+    )
 
     response = client.get(parent_url(stored_parent))
 

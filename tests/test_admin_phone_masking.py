@@ -50,7 +50,9 @@ def parent_whose_phones_changed(stored_parent, wecom):
 @pytest.fixture
 def refresher_client():
     """May refresh, but not see full phone numbers."""
-    return logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    return logged_in(
+        make_staff("refresher", perms=["view_externalcontact", "view_all_parents", "refresh_externalcontact"])
+    )
 
 
 def test_the_parent_page_masks_every_phone_without_the_permission(stored_parent, viewer_client):

@@ -217,10 +217,22 @@ def test_a_masked_text_is_still_shown_as_text(wecom, viewer_client):
     assert "<script>alert(1)" not in html
 
 
+def test_a_text_wecom_did_not_send_shows_as_empty_not_as_none(wecom, viewer_client):
+    answer = seed()
+    answer["follow_user"][1].pop("remark_corp_name", None)
+    contact = store_parent(wecom, answer)
+
+    html = text_of(viewer_client.get(parent_url(contact)))
+
+    assert ">None<" not in html
+
+
 @pytest.fixture
 def refresher_client():
     """May refresh, and so select parents on the list, but not see full phone numbers."""
-    return logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    return logged_in(
+        make_staff("refresher", perms=["view_externalcontact", "view_all_parents", "refresh_externalcontact"])
+    )
 
 
 def test_the_list_names_a_row_for_screen_readers_with_its_phones_masked(typed_parent, refresher_client):

@@ -13,7 +13,7 @@ from tests.admin_factories import answer_with_teachers, list_url, listed, parent
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
 
-MAX_LIST_QUERIES = 15
+MAX_LIST_QUERIES = 16
 MAX_PAGE_QUERIES = 20
 
 

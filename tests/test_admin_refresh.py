@@ -5,6 +5,7 @@ import re
 import pytest
 import requests
 from django.urls import reverse
+from django.utils import translation
 
 from contacts.models import ConnectionState, ExternalContact, FollowUser
 from tests.admin_factories import (
@@ -27,15 +28,15 @@ pytestmark = pytest.mark.django_db
 
 UNREACHABLE_HINT = "网络或企业微信暂时不可用，稍后重试；若持续出现，请检查服务器能否访问 WECOM_API_BASE。"
 TRUSTED_IP_HINT = "请将本服务器的出口IP加入应用的「企业可信IP」。"
-NOT_CONNECTED_HINT = "学校与该家长已无联系关系（家长已删除或被移出），已保留本地数据。"
+NOT_CONNECTED_HINT = "学校与该家长已无联系关系（家长删除了所有老师，或老师都删除了家长），企业微信不再提供其信息。"
 
 
 def remarks_on(page: str) -> dict[str, str]:
     """Each follow user's userid and remark as the parent page shows them."""
     shown = {}
     for row in inline_rows(page):
-        userid = re.search(r'<td class="field-teacher_display">\s*<p>(.*?)</p>', row, re.S).group(1)
-        remark = re.search(r'<td class="field-remark">\s*<p>(.*?)</p>', row, re.S).group(1)
+        userid = re.search(r'<td class="field-teacher_display[^"]*"[^>]*>\s*<p>(.*?)</p>', row, re.S).group(1)
+        remark = re.search(r'<td class="field-remark[^"]*"[^>]*>\s*<p>(.*?)</p>', row, re.S).group(1)
         shown[userid] = remark
     return shown
 
@@ -81,10 +82,11 @@ def test_the_page_shows_the_new_name_after_a_refresh(stored_parent, manager_clie
     assert "李小红-爸爸" in page
 
 
-def test_refreshing_a_parent_that_does_not_exist_goes_back_to_the_list(manager_client, wecom):
+def test_refreshing_a_parent_that_does_not_exist_answers_not_found(manager_client, wecom):
+    # As a parent the reader may not see does: the answer never tells which of the two it is.
     response = manager_client.post(reverse("admin:contacts_externalcontact_refresh", args=[999999]))
 
-    assert response.status_code == 302
+    assert response.status_code == 404
     assert wecom.contact_calls() == 0
 
 
@@ -116,11 +118,27 @@ def test_a_failed_refresh_shows_the_error_with_its_hint_and_keeps_the_data(
     assert level == "error"
     assert text.startswith("刷新失败：")
     assert hint in text
+    assert "WeCom answered" not in text and "could not be reached" not in text  # no English in a Chinese page
     page = text_of(response)
     assert remarks_on(page) == {"rocky": "李部长", "tommy": "李总"}
     assert "李小明-爸爸" in page
     assert FollowUser.objects.filter(contact=stored_parent, ended_at__isnull=True).count() == 2
     assert stored_parent.snapshots.filter(raw__isnull=False).count() == 1
+
+
+def test_a_failed_refresh_is_told_to_an_english_reader_in_english(stored_parent, manager_client, wecom):
+    wecom.fails("woAAAA", 60020)
+
+    with translation.override(translation.get_language()):
+        response = manager_client.post(refresh_url(stored_parent), follow=True, HTTP_ACCEPT_LANGUAGE="en")
+
+    [(_, text)] = shown_messages(response)
+    assert "[60020] caller IP not in the trusted-IP list — Add this server's outgoing IP address" in text
+    assert "不安全的访问IP" not in text and "请将本服务器" not in text
+    # The parent's last error, in the page's 同步状态 section, reads the same way.
+    page = text_of(response)
+    assert "Add this server&#x27;s outgoing IP address" in page
+    assert "请将本服务器" not in page
 
 
 def test_a_parent_who_left_the_school_is_marked_no_longer_connected(stored_parent, manager_client, wecom):
@@ -241,9 +259,18 @@ def test_the_action_is_not_offered_without_the_permission(three_parents, viewer_
 
 
 def test_the_action_is_offered_with_the_permission(three_parents):
-    client = logged_in(make_staff("refresher", perms=["view_externalcontact", "refresh_externalcontact"]))
+    client = logged_in(
+        make_staff("refresher", perms=["view_externalcontact", "view_all_parents", "refresh_externalcontact"])
+    )
 
     page = client.get(list_url())
 
     assert '<option value="refresh_selected">刷新所选家长</option>' in text_of(page)
     assert ExternalContact.objects.count() == 3
+
+
+def test_a_parent_that_never_failed_shows_no_last_error(stored_parent, viewer_client):
+    page = text_of(viewer_client.get(parent_url(stored_parent)))
+
+    shown = re.search(r'field-last_error_display.*?<div class="readonly">(.*?)</div>', page, flags=re.S).group(1)
+    assert shown == "-"

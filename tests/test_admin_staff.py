@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Department, DepartmentAdmin, DepartmentAdminType, DepartmentType, StaffMember, WeComAccount
-from tests.admin_factories import MANAGER_GROUP, TEACHER_GROUP, VIEWER_GROUP, logged_in, make_staff, text_of
+from tests.admin_factories import MANAGER_GROUP, TEACHER_GROUP, VIEWER_GROUP, linked, logged_in, make_staff, text_of
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,8 @@ def rocky(class_3_1) -> StaffMember:
 
 @pytest.mark.parametrize("groups", [[MANAGER_GROUP], [VIEWER_GROUP], [TEACHER_GROUP]])
 def test_every_role_reads_the_teachers_and_what_they_teach(rocky, groups):
-    client = logged_in(make_staff("someone", groups=groups))
+    # A teacher reads at least themselves (tests/test_scope.py: whom else).
+    client = logged_in(linked(make_staff("someone", groups=groups), "rocky"))
 
     page = text_of(client.get(reverse(MEMBERS_URL)))
 

@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth.models import Group
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
-from contacts.models import ExternalContact, RefreshTrigger
+from contacts.models import ExternalContact, RefreshTrigger, SyncJob
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from tests.browser import save_screenshot, start_chromium
 
@@ -132,3 +133,33 @@ def test_the_look_up_page_says_why_an_unknown_id_was_not_found(sandbox, browser,
 
     assert "企业微信中没有这个 external_userid" in browser.find_element(By.CSS_SELECTOR, ".errorlist").text
     assert not ExternalContact.objects.filter(external_userid="wmDOESNOTEXIST").exists()
+
+
+def test_a_parent_administrator_confirms_a_whole_school_sync_and_follows_it(
+    school, browser, live_server, django_user_model
+):
+    staff_in("学校管理员", "office", django_user_model)
+    stored = ExternalContact.objects.count()
+    lost = school.school.lost_external_userids()[0]
+    log_in(browser, live_server, "office")
+
+    browser.get(f"{live_server.url}/admin/contacts/externalcontact/")
+    browser.find_element(By.LINK_TEXT, "同步全校").click()
+
+    text = page_text(browser)
+    assert "发起「同步全校」？" in text
+    assert f"上次共 {stored} 位" in text
+    assert "约需 1 分钟" in text
+    assert not SyncJob.objects.exists()
+    save_screenshot(browser, "sync-confirmation")
+
+    browser.find_element(By.CSS_SELECTOR, "#content-main input[type=submit]").click()
+    # The test settings run the whole job inside that POST: wait for the job page it leads to.
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".job-progress"))
+
+    job = SyncJob.objects.get()
+    assert browser.current_url.endswith(f"/admin/contacts/syncjob/{job.pk}/change/")
+    failures = browser.find_element(By.CSS_SELECTOR, ".job-failures").text
+    assert lost in failures
+    assert "（未保存）" in failures
+    assert "这位家长从未保存在本系统中，没有本地数据。" in failures

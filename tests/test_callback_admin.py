@@ -93,3 +93,25 @@ def test_the_list_speaks_english_when_asked(events, viewer_client):
     assert "A teacher edited the parent" in page
     assert "Parent (external contact) change" in page
     assert "老师编辑了家长" not in page
+
+
+def test_outcomes_are_told_in_the_readers_language(events, superuser_client, stored_parent, client):
+    post_event(client, event("del_follow_user", external_userid="woAAAA", userid="tommy"))
+
+    with translation.override(translation.get_language()):
+        listed = text_of(superuser_client.get(list_url(), HTTP_ACCEPT_LANGUAGE="en"))
+        failed = text_of(superuser_client.get(change_url(events[1]), HTTP_ACCEPT_LANGUAGE="en"))
+        history = text_of(superuser_client.get(parent_url(stored_parent), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Parent refreshed: Remark (rocky): 李部长 → 李主任" in listed
+    assert "This app does not handle this kind of event." in listed
+    assert "Refreshing the parent failed: [48002] API not permitted for this app" in failed
+    assert "刷新家长失败" not in failed and "API接口无权限调用" not in failed
+    assert "The parent deleted teacher tommy; the relation has ended (the record is kept)." in history
+    assert "家长删除了老师" not in history
+
+
+def test_an_event_handled_before_outcomes_were_stored_as_codes_shows_its_text(events, superuser_client):
+    CallbackEvent.objects.filter(pk=events[0].pk).update(result=[], outcome="旧的处理结果")
+
+    assert "旧的处理结果" in text_of(superuser_client.get(change_url(events[0])))

@@ -6,6 +6,7 @@ import time
 import pytest
 from django.test import Client
 
+from contacts.callbacks.outcomes import outcome_text
 from contacts.models import CallbackEvent, CallbackStatus, ContactSnapshot, FollowUser, RefreshTrigger
 from tests.admin_factories import seed, with_teacher_remark
 from tests.startup import start_app_with
@@ -101,7 +102,7 @@ def test_an_edit_event_refreshes_the_parent(stored_parent, wecom, client):
     assert stored.status == CallbackStatus.PROCESSED
     assert stored.contact == stored_parent
     assert stored.processed_at is not None
-    assert "李部长" in stored.outcome and "李主任" in stored.outcome
+    assert "李部长" in outcome_text(stored) and "李主任" in outcome_text(stored)
     assert stored.payload["State"] == "marker-state-7f3a"
     assert ContactSnapshot.objects.filter(contact=stored_parent).latest("fetched_at").trigger == RefreshTrigger.CALLBACK
 

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from responses import matchers
 
+from contacts.callbacks.outcomes import outcome_text
 from contacts.callbacks.services import process_event
 from contacts.models import (
     CallbackEvent,
@@ -70,7 +71,7 @@ def test_the_parent_deleting_a_teacher_ends_that_relation_and_keeps_it(stored_pa
     stored = the_event()
     assert stored.status == CallbackStatus.PROCESSED
     assert stored.contact == stored_parent
-    assert "家长删除了老师 tommy" in stored.outcome
+    assert "家长删除了老师 tommy" in outcome_text(stored)
     assert len(wecom.rsps.calls) == calls_before  # nothing to ask WeCom
 
 
@@ -79,7 +80,7 @@ def test_a_teacher_deleting_the_parent_ends_that_relation(stored_parent, wecom, 
 
     assert FollowUser.objects.get(contact=stored_parent, userid="rocky").ended_at is not None
     assert FollowUser.objects.get(contact=stored_parent, userid="tommy").ended_at is None
-    assert "老师 rocky 删除了这位家长" in the_event().outcome
+    assert "老师 rocky 删除了这位家长" in outcome_text(the_event())
 
 
 def test_an_ended_relation_shows_in_the_parents_history(stored_parent, wecom, client, viewer_client):
@@ -125,7 +126,7 @@ def test_a_relation_already_ended_is_left_as_it_was(stored_parent, wecom, client
 
     assert FollowUser.objects.get(contact=stored_parent, userid="tommy").ended_at == ended
     assert the_event().status == CallbackStatus.PROCESSED
-    assert "无需更新" in the_event().outcome
+    assert "无需更新" in outcome_text(the_event())
 
 
 def test_a_deletion_for_a_parent_not_stored_yet_stores_them(wecom, client):
@@ -148,7 +149,7 @@ def test_an_added_parent_is_stored(wecom, client):
     assert contact.name == "新家长"
     assert contact.last_trigger == RefreshTrigger.CALLBACK
     assert the_event().contact == contact
-    assert the_event().outcome.startswith("已刷新家长：新家长，首次保存")
+    assert outcome_text(the_event()).startswith("已刷新家长：新家长，首次保存")
 
 
 def test_a_failed_transfer_is_recorded(stored_parent, wecom, client):
@@ -159,7 +160,7 @@ def test_a_failed_transfer_is_recorded(stored_parent, wecom, client):
     stored = the_event()
     assert stored.status == CallbackStatus.PROCESSED
     assert stored.contact == stored_parent
-    assert stored.outcome == "接替老师 amy 接替失败：家长拒绝了接替（customer_refused）"
+    assert outcome_text(stored) == "接替老师 amy 接替失败：家长拒绝了接替（customer_refused）"
     assert len(wecom.rsps.calls) == calls_before
 
 
@@ -171,8 +172,8 @@ def test_a_failing_refresh_fails_the_event_and_changes_nothing(stored_parent, we
     assert response.status_code == 200  # WeCom delivered; the failure is ours to show
     stored = the_event()
     assert stored.status == CallbackStatus.FAILED
-    assert "48002" in stored.outcome
-    assert "家校沟通" in stored.outcome  # the hint says what to grant
+    assert "48002" in outcome_text(stored)
+    assert "家校沟通" in outcome_text(stored)  # the hint says what to grant
     assert stored.contact == stored_parent
     assert FollowUser.objects.get(contact=stored_parent, userid="rocky").remark == "李部长"
     assert stored_parent.snapshots.filter(raw__isnull=False).count() == 1
@@ -207,7 +208,7 @@ def test_an_unknown_change_type_is_ignored(client):
     post_event(client, message)
 
     assert the_event().status == CallbackStatus.IGNORED
-    assert the_event().outcome == "本系统不处理此类事件。"
+    assert outcome_text(the_event()) == "本系统不处理此类事件。"
 
 
 def test_an_event_is_applied_only_once(stored_parent, wecom, client):
@@ -234,7 +235,7 @@ def test_an_unexpected_error_fails_the_event(db):
 
     stored.refresh_from_db()
     assert stored.status == CallbackStatus.FAILED
-    assert stored.outcome == "处理时出现内部错误，详见服务器日志。"
+    assert outcome_text(stored) == "处理时出现内部错误，详见服务器日志。"
     assert stored.processed_at is not None
 
 
@@ -269,7 +270,7 @@ def test_a_new_parent_joins_the_roster_with_their_children_and_is_refreshed(sand
     stored = the_event()
     assert stored.status == CallbackStatus.PROCESSED
     assert stored.contact == contact
-    assert "花名册已新增家长" in stored.outcome
+    assert "花名册已新增家长" in outcome_text(stored)
 
 
 def test_an_updated_parent_is_corrected_and_a_child_no_longer_listed_is_gone(sandbox, client):
@@ -287,7 +288,7 @@ def test_an_updated_parent_is_corrected_and_a_child_no_longer_listed_is_gone(san
     assert Student.objects.filter(pk=stranger.pk).exists()
     current = Guardianship.objects.filter(guardian=guardian, gone_at__isnull=True)
     assert {g.student.student_userid for g in current} == {c["student_userid"] for c in entry["children"]}
-    assert "花名册已更新家长" in the_event().outcome
+    assert "花名册已更新家长" in outcome_text(the_event())
 
 
 def test_a_roster_parent_no_longer_connected_is_news_not_a_failure(sandbox, client):
@@ -300,7 +301,7 @@ def test_a_roster_parent_no_longer_connected_is_news_not_a_failure(sandbox, clie
 
     stored = the_event()
     assert stored.status == CallbackStatus.PROCESSED
-    assert "家长已无联系" in stored.outcome and "84061" in stored.outcome
+    assert "家长已无联系" in outcome_text(stored) and "84061" in outcome_text(stored)
     assert Guardian.objects.get(parent_userid=entry["parent_userid"]).external_userid == lost
 
 
@@ -315,7 +316,7 @@ def test_a_deleted_parent_is_marked_gone_and_kept(sandbox, client):
     assert not guardian.guardianships.filter(gone_at__isnull=True).exists()
     deleted = CallbackEvent.objects.get(change_type="delete_parent")
     assert deleted.status == CallbackStatus.PROCESSED
-    assert "已标记为离开花名册" in deleted.outcome
+    assert "已标记为离开花名册" in outcome_text(deleted)
 
 
 def test_a_new_student_is_placed_in_their_class_with_their_parents(sandbox, client):
@@ -357,7 +358,7 @@ def test_an_unknown_roster_user_fails_the_event(sandbox, client):
 
     stored = the_event()
     assert stored.status == CallbackStatus.FAILED
-    assert "60111" in stored.outcome
+    assert "60111" in outcome_text(stored)
     assert not Guardian.objects.exists()
 
 

@@ -61,7 +61,7 @@ def test_it_exits_1_and_prints_the_hint_when_a_parent_fails(wecom, seed_answer):
 
     assert status == 1
     assert "FAILED  wmGONE: [84061] 不存在外部联系人的关系" in err
-    assert "已保留本地数据" in err
+    assert "企业微信不再提供其信息" in err  # the hint
     assert "2 parent(s): 1 refreshed (1 new, 0 changed), 1 failed." in out
 
 

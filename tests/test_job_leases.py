@@ -9,11 +9,12 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks import default_task_backend
 
 from contacts.models import ExternalContact, JobItem, JobItemStatus, JobKind, JobStatus, SyncJob
 from contacts.selectors import job_progress
+from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import (
     ABANDONED_AFTER,
     JobAlreadyActive,
@@ -186,7 +187,9 @@ def test_a_job_whose_workers_died_does_not_block_the_nightly_sync(sandbox):
 
     dead.refresh_from_db()
     assert dead.status == JobStatus.FAILED
-    assert "没有后台进程" in dead.error and "db_worker" in dead.error
+    assert dead.failure["code"] == "abandoned"
+    with translation.override("zh-hans"):
+        assert "没有后台进程" in job_error_text(dead) and "db_worker" in job_error_text(dead)
     assert job.status == JobStatus.FINISHED and summary.refreshed > 0
 
 

@@ -17,8 +17,10 @@ from contacts.models import (
 )
 from contacts.selectors import job_progress
 from contacts.services import jobs
+from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import JobAlreadyActive, finish_job_if_done, run_job_chunk, start_job
 from contacts.services.roster import sync_roster
+from contacts.texts import error_text
 from contacts.wecom.client import get_client
 from tests.job_factories import running_job
 
@@ -95,7 +97,7 @@ def test_a_parent_that_fails_is_recorded_with_its_hint_and_the_job_still_finishe
     assert job.status == JobStatus.FINISHED
     failed = job.items.get(status=JobItemStatus.FAILED)
     assert (failed.external_userid, failed.errcode) == (lost, 84061)
-    assert "已保留本地数据" in failed.error  # the hint
+    assert "企业微信不再提供其信息" in error_text(failed.failure)  # the hint
     assert job.items.filter(status=JobItemStatus.DONE).count() == 2
 
 
@@ -122,7 +124,8 @@ def test_a_job_that_made_no_progress_for_long_is_given_up_by_the_next_start(sand
 
     stalled.refresh_from_db()
     assert stalled.status == JobStatus.FAILED
-    assert "db_worker" in stalled.error
+    assert stalled.failure == {"code": "abandoned", "minutes": 5}
+    assert "db_worker" in job_error_text(stalled)
     assert job.pk != stalled.pk and job.status == JobStatus.FINISHED
 
 
@@ -132,8 +135,9 @@ def test_a_failed_roster_read_fails_the_job_with_the_hint(sandbox):
     job = start_job(kind=JobKind.SYNC_SCHOOL)
 
     assert job.status == JobStatus.FAILED
-    assert "60011" in job.error
-    assert "可见范围" in job.error  # the hint: widen the visible range
+    assert job.failure["code"] == "roster_failed"
+    assert "60011" in job_error_text(job)
+    assert "可见范围" in job_error_text(job)  # the hint: widen the visible range
     assert job.items.count() == 0
     assert job.finished_at is not None
 
@@ -145,7 +149,7 @@ def test_a_configuration_error_while_refreshing_fails_the_job_and_leaves_the_res
     job = start_job(kind=JobKind.REFRESH_ALL)
 
     assert job.status == JobStatus.FAILED
-    assert "企业可信IP" in job.error
+    assert "企业可信IP" in job_error_text(job)
     progress = job_progress(job=job)
     assert (progress.failed, progress.left) == (1, 4)
     assert sandbox.stats["calls"]["externalcontact/get"] == 1

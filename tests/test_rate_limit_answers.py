@@ -15,9 +15,11 @@ from django.utils import timezone, translation
 
 from contacts.models import ExternalContact, JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, SyncJob
 from contacts.selectors import job_progress
+from contacts.services.job_errors import job_error_text, stop_failure
 from contacts.services.jobs import start_job
 from contacts.services.ratelimit import rate_limiter_from_settings
-from contacts.services.runner import RateLimitPolicy
+from contacts.services.runner import RateLimitPolicy, RunSummary
+from contacts.wecom.errors import WeComError
 from tests.admin_factories import (
     STORED_PARENTS,
     list_url,
@@ -110,7 +112,7 @@ def test_sync_school_gives_up_like_any_command_and_its_job_says_why(sandbox, set
     assert exit_.value.code == 1
     assert "Stopped: 企业微信持续限制调用频率" in err.getvalue()
     job = SyncJob.objects.get()
-    assert job.status == JobStatus.FAILED and "企业微信持续限制调用频率" in job.error
+    assert job.status == JobStatus.FAILED and "企业微信持续限制调用频率" in job_error_text(job)
     progress = job_progress(job=job)
     assert (progress.done, progress.failed, progress.left) == (0, 0, progress.total)
     assert sandbox.stats["errcodes"]["45009"] <= 4
@@ -134,7 +136,8 @@ def test_a_job_pauses_then_fails_with_the_reason_leaving_its_parents_for_the_nex
     job.refresh_from_db()
     assert took < 5
     assert job.status == JobStatus.FAILED
-    assert "企业微信持续限制调用频率" in job.error and "[45009]" in job.error
+    assert job.failure["code"] == "gave_up_on_limits"
+    assert "企业微信持续限制调用频率" in job_error_text(job) and "[45009]" in job_error_text(job)
     assert job.pause_reason == PauseReason.WECOM_LIMIT
     assert job.started_at < job.paused_until <= job.finished_at + dt.timedelta(seconds=1)
     progress = job_progress(job=job)
@@ -181,6 +184,26 @@ def test_the_paused_notice_speaks_english_when_asked(manager_client):
 
     next_try = timezone.localtime(job.paused_until).strftime("%H:%M")
     assert f"Paused: WeCom rate limit, next try at {next_try} (Beijing time)" in page
+
+
+def test_why_a_job_gave_up_is_told_in_the_readers_language_with_the_time_in_beijing(manager_client):
+    # 12:45:10 UTC: calls may go again from 20:46 in Beijing.
+    next_try = dt.datetime(2026, 11, 29, 12, 45, 10, tzinfo=dt.UTC).timestamp()
+    summary = RunSummary(stopped_by=WeComError.from_errcode(45009), limited_for=600, next_try=next_try)
+    job = SyncJob.objects.create(
+        kind=JobKind.SYNC_SCHOOL, status=JobStatus.FAILED, finished_at=timezone.now(), failure=stop_failure(summary)
+    )
+
+    chinese = job_page(manager_client, job)
+    with translation.override(translation.get_language()):
+        english = text_of(
+            manager_client.get(f"/admin/contacts/syncjob/{job.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+        )
+
+    assert "企业微信持续限制调用频率（连续 600 秒）" in chinese and "请在 20:46（北京时间）之后再试" in chinese
+    assert "WeCom kept limiting calls (600 s in a row)" in english
+    assert "try again after 20:46 (Beijing time)" in english and "[45009] API call frequency over the limit" in english
+    assert "企业微信持续限制调用频率" not in english and "接口调用超过限制" not in english
 
 
 def test_a_pause_that_is_over_or_a_job_that_ended_shows_no_notice(manager_client):

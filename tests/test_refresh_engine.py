@@ -131,7 +131,7 @@ def test_a_rate_limited_parent_slows_everybody_down_and_is_refreshed_later(sandb
     assert summary.refreshed == len(parents)
     assert summary.retries == 1
     assert clock.now - START >= 60  # everybody waited out WeCom's window
-    assert ExternalContact.objects.filter(external_userid=parents[3], last_error="").exists()
+    assert ExternalContact.objects.filter(external_userid=parents[3], last_failure__isnull=True).exists()
 
 
 def test_too_many_concurrent_calls_after_the_clients_retries_pauses_briefly_and_tries_again(sandbox, clock):

@@ -15,11 +15,12 @@ from contacts.models import (
     RefreshTrigger,
 )
 from contacts.services.refresh import refresh_contact
+from contacts.texts import error_text
 from contacts.wecom.errors import WeComError
 
 pytestmark = pytest.mark.django_db
 
-SYNC_FIELDS = {"last_attempt_at", "last_error", "last_errcode", "updated_at"}
+SYNC_FIELDS = {"last_attempt_at", "last_failure", "last_error", "last_errcode", "updated_at"}
 
 
 def everything_stored() -> dict:
@@ -75,7 +76,7 @@ def test_a_failed_refresh_leaves_the_stored_parent_as_it_was(stored_parent, weco
     assert everything_stored() == before
     stored_parent.refresh_from_db()
     assert stored_parent.last_attempt_at > stored_parent.last_refreshed_at
-    assert stored_parent.last_error
+    assert stored_parent.last_failure
 
 
 def test_an_answer_of_the_wrong_shape_changes_nothing(stored_parent, wecom, seed_answer):
@@ -102,7 +103,8 @@ def test_a_configuration_error_is_recorded_with_its_hint(stored_parent, wecom, e
     assert everything_stored() == before
     stored_parent.refresh_from_db()
     assert stored_parent.last_errcode == errcode
-    assert raised.value.hint_zh in stored_parent.last_error
+    assert stored_parent.last_failure["errcode"] == errcode
+    assert raised.value.hint_zh in error_text(stored_parent.last_failure)
     assert stored_parent.state == ConnectionState.ACTIVE
 
 

@@ -39,7 +39,7 @@ def test_it_stores_every_value_of_the_seed_example(wecom, seed_answer):
     assert contact.state == ConnectionState.ACTIVE
     assert contact.last_refreshed_at == contact.last_attempt_at
     assert contact.last_trigger == RefreshTrigger.COMMAND
-    assert contact.last_error == ""
+    assert contact.last_failure is None and contact.last_error == ""
 
     attributes = list(ExternalProfileAttribute.objects.filter(contact=contact).order_by("position"))
     assert [(a.type, a.name) for a in attributes] == [(0, "文本名称"), (1, "网页名称"), (2, "测试app")]

@@ -148,7 +148,7 @@ def test_a_parent_lost_last_time_who_answers_the_same_is_connected_again(stored_
     back = stored()
     assert back.state == ConnectionState.ACTIVE
     assert back.state_changed_at > lost.state_changed_at
-    assert back.last_error == ""
+    assert back.last_failure is None
     assert back.last_errcode is None
     assert back.last_changed_at == back.last_refreshed_at
     latest = ContactSnapshot.objects.order_by("-id").first()
@@ -173,14 +173,14 @@ def test_an_identical_answer_after_a_failure_clears_the_error_at_once(stored_par
     FAILURES[failure](wecom, seed_answer)
     with pytest.raises(WeComError):
         refresh()
-    assert stored().last_error
+    assert stored().last_failure
     wecom.answers(seed_answer)
 
     result = refresh(checked=CheckedRecorder())
 
     assert result.unchanged
     after = stored()
-    assert after.last_error == ""
+    assert after.last_failure is None
     assert after.last_errcode is None
     assert after.last_refreshed_at == after.last_attempt_at > stored_parent.last_refreshed_at
     assert ContactSnapshot.objects.filter(raw__isnull=False).count() == 1
@@ -197,7 +197,7 @@ def test_a_failure_is_kept_in_the_history_once_until_something_else_happens(stor
     with pytest.raises(WeComError):
         refresh()
 
-    failures = ContactSnapshot.objects.exclude(error="").order_by("id")
+    failures = ContactSnapshot.objects.filter(failure__isnull=False).order_by("id")
     assert [f.errcode for f in failures] == [60020, 48002, 48002]
     assert all(f.raw is None and f.trigger == RefreshTrigger.COMMAND for f in failures)
 
@@ -209,7 +209,7 @@ def test_wecoms_too_many_calls_is_not_kept_in_the_history(stored_parent, wecom):
         refresh()
 
     assert stored().last_errcode == 45009
-    assert not ContactSnapshot.objects.exclude(error="").exists()
+    assert not ContactSnapshot.objects.filter(failure__isnull=False).exists()
 
 
 def test_a_parent_stored_without_a_fingerprint_is_stored_whole_once_then_recognised(stored_parent, wecom, seed_answer):

@@ -228,6 +228,15 @@ def test_control_info_and_stats(server, http):
     assert http.delete(f"{server.base_url}/sandbox/stats", timeout=5).json()["gettoken"] == 0
 
 
+def test_control_info_says_how_the_roster_parents_stand_with_wecom(server, http):
+    parts = http.get(f"{server.base_url}/sandbox/info", timeout=5).json()["composition"]
+
+    assert parts["subscribed"] + parts["contact_only"] + parts["roster_only"] == 200
+    assert parts["subscribed"] + parts["contact_only"] == len(server.school.external_userids())
+    assert parts["lost"] == len(server.school.lost_external_userids()) >= 1
+    assert parts["roster_only"] >= 1
+
+
 def test_control_expire_tokens(server, http):
     token = get_token(http, server)
     assert http.post(f"{server.base_url}/sandbox/expire-tokens", timeout=5).json()["expired"] == 1

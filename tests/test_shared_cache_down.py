@@ -10,9 +10,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from contacts.models import ExternalContact, JobItem, JobItemStatus, JobKind, JobStatus, RefreshTrigger, SyncJob
 from contacts.selectors import job_progress
+from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import run_job_chunk
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from contacts.sharedcache import SharedCacheUnavailable
@@ -47,7 +49,7 @@ def cache_down(settings):
 
 def stored_data() -> list[tuple]:
     return [
-        (c.external_userid, c.name, c.last_refreshed_at, c.last_attempt_at, c.last_error, c.snapshots.count())
+        (c.external_userid, c.name, c.last_refreshed_at, c.last_attempt_at, c.last_failure, c.snapshots.count())
         for c in ExternalContact.objects.order_by("pk")
     ]
 
@@ -181,7 +183,10 @@ def test_a_running_job_fails_once_with_the_message_and_keeps_its_items_pending(s
 
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
-    assert job.error.startswith(MESSAGE_ZH)
+    assert job.failure["code"] == "shared_cache_unavailable"
+    assert job_error_text(job).startswith(MESSAGE_ZH)
+    with translation.override("en"):
+        assert job_error_text(job).startswith(MESSAGE_EN)  # put into words for each reader
     assert job_progress(job=job).left == len(STORED_PARENTS)
     assert not JobItem.objects.filter(job=job).exclude(status=JobItemStatus.PENDING).exists()
     assert stored_data() == before

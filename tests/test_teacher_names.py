@@ -42,7 +42,7 @@ def rocky_is_named(db) -> None:
 
 def teachers_on(page: str) -> list[str]:
     return [
-        unescape(re.search(r'<td class="field-teacher_display">\s*<p>(.*?)</p>', row, re.S).group(1))
+        unescape(re.search(r'<td class="field-teacher_display[^"]*"[^>]*>\s*<p>(.*?)</p>', row, re.S).group(1))
         for row in inline_rows(page)
     ]
 

@@ -1,12 +1,17 @@
 """Every errcode reaches callers as a WeComError with its kind and its hint for the operator."""
 
+import json
+import re
+
 import pytest
 import responses
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
+from contacts.services.refresh import normalize_external_userid
 from contacts.wecom.client import WeComClient
-from contacts.wecom.errors import ERRCODES, ErrorKind, WeComError
+from contacts.wecom.errors import ERRCODES, REASONS, STORING_FAILED, ErrorKind, WeComError
 
 BASE = "https://wecom.test/cgi-bin"
 CONTACT_URL = f"{BASE}/externalcontact/get"
@@ -135,3 +140,80 @@ def test_an_unusable_api_base_is_a_configuration_error(api_base):
 
     assert caught.value.kind is ErrorKind.CONFIGURATION
     assert "WECOM_API_BASE" in caught.value.hint
+
+
+# -- stored, and read back in the reader's language ----------------------------------------------------
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def stored_and_read_back(error: WeComError) -> WeComError:
+    """Through JSON, as a JSONField keeps it."""
+    return WeComError.from_record(json.loads(json.dumps(error.as_record())))
+
+
+def test_a_stored_error_holds_codes_and_no_sentence():
+    record = WeComError.from_errcode(60020, "from ip: 1.2.3.4", api="externalcontact/get").as_record()
+
+    assert record["errcode"] == 60020
+    assert record["kind"] == "configuration"
+    assert not CHINESE.search(json.dumps(record, ensure_ascii=False))
+
+
+def test_a_stored_error_reads_in_the_readers_language_only():
+    error = stored_and_read_back(WeComError.from_errcode(60020, "from ip: 1.2.3.4"))
+
+    with translation.override("zh-hans"):
+        chinese = error.for_reader()
+    with translation.override("en"):
+        english = error.for_reader()
+
+    assert chinese == "[60020] 不安全的访问IP — 请将本服务器的出口IP加入应用的「企业可信IP」。"
+    assert english == (
+        "[60020] caller IP not in the trusted-IP list — "
+        "Add this server's outgoing IP address to the app's 企业可信IP (trusted IPs)."
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        WeComError.from_errcode(84061),
+        WeComError.from_errcode(77777, "something new"),
+        WeComError.unreachable("externalcontact/get: ReadTimeout"),
+        WeComError.malformed("externalcontact/get: HTTP 200, text/html", transient=True),
+        WeComError("storing wmX failed: OperationalError", reason=STORING_FAILED, detail="OperationalError"),
+    ],
+    ids=["84061", "an unknown errcode", "unreachable", "malformed", "storing failed"],
+)
+def test_every_kind_of_error_reads_back_as_it_was(error):
+    read_back = stored_and_read_back(error)
+
+    assert (read_back.errcode, read_back.kind) == (error.errcode, error.kind)
+    for language in ("zh-hans", "en"):
+        assert read_back.describe(language=language) == error.describe(language=language)
+
+
+def test_a_page_shows_the_technical_detail_but_not_the_english_account():
+    error = WeComError.unreachable("externalcontact/get: ReadTimeout")
+
+    chinese = error.describe(language="zh-hans")
+
+    assert chinese.startswith("无法连接企业微信（externalcontact/get: ReadTimeout） — 网络或企业微信暂时不可用")
+    assert "could not be reached" not in chinese
+
+
+def test_a_malformed_id_names_what_was_typed_in_the_readers_language():
+    with pytest.raises(WeComError) as caught:
+        normalize_external_userid("李小明")
+
+    assert caught.value.describe(language="zh-hans").startswith("external_userid 格式不正确（李小明） — ")
+    assert caught.value.describe(language="en").startswith("malformed external_userid (李小明) — ")
+
+
+@pytest.mark.parametrize("reason", sorted(REASONS))
+def test_every_reason_has_its_texts_in_both_languages(reason):
+    text = REASONS[reason]
+
+    assert all((text.meaning_zh, text.meaning_en, text.hint_zh, text.hint_en))
+    assert not CHINESE.search(text.meaning_en)

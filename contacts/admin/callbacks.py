@@ -1,24 +1,28 @@
 """Every event WeCom sent to the callback URL and what became of it; read-only.
 
 Phone numbers in an event's content and outcome are masked unless the reader may see them.
+Events are about the whole school: only staff who see every parent read them.
 """
 
 import json
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, linebreaks
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.masking import PhoneSearchAuditMixin, parent_label, reveals_phones, shown_text
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
+    WholeSchoolAdminMixin,
     can_see_phones,
     reveal_phones_flag,
 )
 from contacts.callbacks.events import change_label, event_label
+from contacts.callbacks.outcomes import outcome_text
 from contacts.callbacks.selectors import search_callback_events
 from contacts.models import CallbackEvent
 from contacts.privacy import mask_phones_in_data
@@ -27,7 +31,14 @@ OUTCOME_LIST_LENGTH = 80
 
 
 @admin.register(CallbackEvent)
-class CallbackEventAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallbackEventAdmin(
+    PhoneSearchAuditMixin,
+    SidebarFiltersOnlyMixin,
+    WholeSchoolAdminMixin,
+    NotFoundAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     list_display = (
         "received_at",
         "event_display",
@@ -48,7 +59,7 @@ class CallbackEventAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnl
         ("received_at", "created_at_wecom", "processed_at"),
         ("event_display", "change_type_display", "status"),
         ("contact_display", "external_userid", "userid"),
-        "outcome_text",
+        "outcome_full_display",
         "payload_display",
         "fingerprint",
     )
@@ -62,7 +73,7 @@ class CallbackEventAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnl
         "contact_display",
         "external_userid",
         "userid",
-        "outcome_text",
+        "outcome_full_display",
         "payload_display",
         "fingerprint",
     )
@@ -98,11 +109,15 @@ class CallbackEventAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnl
 
     @admin.display(description=_("处理结果"))
     def outcome_display(self, event: CallbackEvent) -> str:
-        return Truncator(self.outcome_text(event)).chars(OUTCOME_LIST_LENGTH)
+        return Truncator(self._outcome(event)).chars(OUTCOME_LIST_LENGTH)
 
     @admin.display(description=_("处理结果"))
-    def outcome_text(self, event: CallbackEvent) -> str:
-        return shown_text(event.outcome, reveal=reveals_phones(event))
+    def outcome_full_display(self, event: CallbackEvent):
+        # A roster change and the refreshes it caused are one line each.
+        return linebreaks(self._outcome(event), autoescape=True)
+
+    def _outcome(self, event: CallbackEvent) -> str:
+        return shown_text(outcome_text(event), reveal=reveals_phones(event))
 
     @admin.display(description=_("事件内容"))
     def payload_display(self, event: CallbackEvent):

@@ -1,4 +1,9 @@
-"""Sidebar filters of the parent list."""
+"""Sidebar filters of the parent list.
+
+Their choices come from what the reader may see (contacts.scope): a teacher is offered the
+teachers, tags, classes and grades of their own families, never another's. A value typed into
+the address narrows the list the reader sees; it never widens it.
+"""
 
 import datetime as dt
 
@@ -8,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.permissions import can_see_phones
-from contacts.models import Department, DepartmentType, FollowUser, FollowUserTag, Guardianship, member_label
+from contacts.models import Department, FollowUser, FollowUserTag, Guardianship, member_label
 from contacts.privacy import mask_phones_in_text
+from contacts.scope import visible_classes, visible_follow_users, visible_grades, visible_tags
 from contacts.selectors import member_names
 
 
@@ -19,10 +25,7 @@ class TeacherFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         userids = list(
-            FollowUser.objects.filter(ended_at__isnull=True)
-            .order_by("userid")
-            .values_list("userid", flat=True)
-            .distinct()
+            visible_follow_users(user=request.user).order_by("userid").values_list("userid", flat=True).distinct()
         )
         names = member_names(userids=userids)
         return [(userid, member_label(userid, names.get(userid))) for userid in userids]
@@ -42,7 +45,7 @@ class TagFilter(admin.SimpleListFilter):
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
-        names = self._current_names()
+        names = self._current_names(request)
         if not can_see_phones(request):
             names = list(dict.fromkeys(mask_phones_in_text(name) for name in names))
         return [(name, name) for name in names]
@@ -53,17 +56,17 @@ class TagFilter(admin.SimpleListFilter):
         if can_see_phones(request):
             names = [self.value()]
         else:
-            names = [name for name in self._current_names() if mask_phones_in_text(name) == self.value()]
+            names = [name for name in self._current_names(request) if mask_phones_in_text(name) == self.value()]
         tagged = FollowUserTag.objects.filter(
             follow_user__contact=OuterRef("pk"), follow_user__ended_at__isnull=True, tag_name__in=names
         )
         return queryset.filter(Exists(tagged))
 
     @staticmethod
-    def _current_names() -> list[str]:
+    def _current_names(request) -> list[str]:
         return list(
-            FollowUserTag.objects.exclude(tag_name__isnull=True)
-            .filter(follow_user__ended_at__isnull=True)
+            visible_tags(user=request.user)
+            .exclude(tag_name__isnull=True)
             .order_by("tag_name")
             .values_list("tag_name", flat=True)
             .distinct()
@@ -94,9 +97,8 @@ class StaleFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _current(department_type: DepartmentType) -> list[Department]:
-    """Departments of one type still on the roster, in WeCom's order (a larger order first)."""
-    departments = Department.objects.filter(type=department_type, gone_at__isnull=True)
+def _in_order(departments) -> list[Department]:
+    """Departments in WeCom's order (a larger order first)."""
     return sorted(departments, key=lambda d: (d.standard_grade or 0, -(d.order or 0), d.department_id))
 
 
@@ -116,10 +118,11 @@ class ClassFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         grades = {
-            grade.department_id: (position, grade.name) for position, grade in enumerate(_current(DepartmentType.GRADE))
+            grade.department_id: (position, grade.name)
+            for position, grade in enumerate(_in_order(visible_grades(user=request.user)))
         }
         classes = sorted(
-            _current(DepartmentType.CLASS),
+            _in_order(visible_classes(user=request.user)),
             key=lambda c: (grades.get(c.parent_department_id, (len(grades), ""))[0], -(c.order or 0), c.department_id),
         )
         return [(str(klass.department_id), self._label(klass, grades)) for klass in classes]
@@ -145,7 +148,7 @@ class GradeFilter(admin.SimpleListFilter):
     parameter_name = "grade"
 
     def lookups(self, request, model_admin):
-        return [(str(grade.department_id), grade.name) for grade in _current(DepartmentType.GRADE)]
+        return [(str(grade.department_id), grade.name) for grade in _in_order(visible_grades(user=request.user))]
 
     def queryset(self, request, queryset):
         value = self.value()

@@ -1,26 +1,37 @@
 """Background jobs in the admin: the job list, the read-only job page, and the start buttons' views.
 
-Staff with `contacts.run_syncjob` start a job from the parent list (POST only, CSRF
-checked); everybody with `contacts.view_syncjob` follows its progress on the job page,
-which reloads itself while the job is active.
+Staff with `contacts.run_syncjob` start a job from the parent list: the button opens a
+page that says what the job will do and about how long it takes, and only its POST
+(CSRF checked) starts the job, as the admin's own delete confirmation does. Everybody
+with `contacts.view_syncjob` follows its progress on the job page, which reloads itself
+while the job is active. Jobs are about the whole school: only staff who see every parent
+read or start them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import staff_name
+from contacts.admin.permissions import NotFoundAdminMixin, WholeSchoolAdminMixin, staff_name
 from contacts.admin_site import NotAllowed
-from contacts.models import JobKind, JobStatus, SyncJob
-from contacts.selectors import failed_job_items, job_progress, with_job_counts
+from contacts.models import JobItem, JobKind, JobStatus, SyncJob
+from contacts.scope import sees_all_parents
+from contacts.selectors import JobEstimate, active_job, failed_job_items, job_estimate, job_progress, with_job_counts
+from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import DEFAULT_STALE_HOURS, JobAlreadyActive, JobNotStarted, start_job
 from contacts.sharedcache import SharedCacheUnavailable
+from contacts.texts import error_text
+from contacts.wecom.errors import WeComError
 
 RUN_PERMISSION = "contacts.run_syncjob"
 # Seconds between reloads of an active job's page: often enough to watch it move, rarely
@@ -29,7 +40,7 @@ REFRESH_SECONDS = 3
 
 
 def can_run_jobs(request: HttpRequest) -> bool:
-    return request.user.has_perm(RUN_PERMISSION)
+    return request.user.has_perm(RUN_PERMISSION) and sees_all_parents(user=request.user)
 
 
 def job_url(job: SyncJob) -> str:
@@ -37,12 +48,21 @@ def job_url(job: SyncJob) -> str:
 
 
 @admin.register(SyncJob)
-class SyncJobAdmin(admin.ModelAdmin):
+class SyncJobAdmin(WholeSchoolAdminMixin, NotFoundAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "kind", "status", "progress_display", "created_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     list_per_page = 25
     list_select_related = ("created_by",)
-    fields = ("kind", "status", "stale_hours", "created_by_name", "created_at", "started_at", "finished_at", "error")
+    fields = (
+        "kind",
+        "status",
+        "stale_hours",
+        "created_by_name",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error_display",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -66,7 +86,7 @@ class SyncJobAdmin(admin.ModelAdmin):
         return self.fields
 
     @admin.display(description=_("发起人"))
-    def created_by_name(self, job: SyncJob) -> str | None:
+    def created_by_name(self, job: SyncJob) -> str:
         return staff_name(job.created_by)
 
     @admin.display(description=_("进度"))
@@ -79,6 +99,10 @@ class SyncJobAdmin(admin.ModelAdmin):
             text += " " + gettext("（%(failed)d 失败）") % {"failed": job.item_failed}
         return text
 
+    @admin.display(description=_("错误"))
+    def error_display(self, job: SyncJob) -> str:
+        return job_error_text(job) or self.get_empty_value_display()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, object_id)
         if job is not None:
@@ -86,7 +110,7 @@ class SyncJobAdmin(admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "progress": progress,
-                "failures": failed_job_items(job=job) if progress.failed else [],
+                "failures": [failure_row(item) for item in failed_job_items(job=job)] if progress.failed else [],
                 "auto_refresh": job.is_active,
                 "refresh_seconds": REFRESH_SECONDS,
                 "waiting_for_worker": job.status == JobStatus.QUEUED,
@@ -107,12 +131,15 @@ class SyncJobAdmin(admin.ModelAdmin):
         ]
 
     def start_view(self, request: HttpRequest, kind: str) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """GET: what the job will do, and a button to start it; POST: start it."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         if not can_run_jobs(request):
             raise NotAllowed(gettext("发起全校任务需要“学校管理员”组的权限。"))
         if kind not in JobKind.values:
             raise Http404
+        if request.method == "GET":
+            return self._start_confirmation(request, JobKind(kind))
         kind_label = JobKind(kind).label
         stale_hours = DEFAULT_STALE_HOURS if kind == JobKind.REFRESH_STALE else None
         try:
@@ -142,3 +169,69 @@ class SyncJobAdmin(admin.ModelAdmin):
             request, gettext("已发起「%(kind)s」任务，本页显示其进度。") % {"kind": kind_label}, messages.SUCCESS
         )
         return HttpResponseRedirect(job_url(job))
+
+    def _start_confirmation(self, request: HttpRequest, kind: JobKind) -> HttpResponse:
+        estimate = job_estimate(kind=kind, stale_for=dt.timedelta(hours=DEFAULT_STALE_HOURS))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("发起「%(kind)s」？") % {"kind": kind.label},
+            "kind": kind,
+            "what": _what_the_job_does(kind, estimate),
+            "how_long": _how_long(estimate),
+            "running": active_job(kind=kind),
+            "parent_list_url": reverse("admin:contacts_externalcontact_changelist"),
+        }
+        return TemplateResponse(request, "admin/contacts/syncjob/start_confirmation.html", context)
+
+
+def _what_the_job_does(kind: JobKind, estimate: JobEstimate) -> str:
+    if kind == JobKind.SYNC_SCHOOL:
+        if estimate.parents is None:
+            return gettext(
+                "从企业微信读取学校通讯录（班级、学生和家长）并保存，再逐一刷新通讯录中的每位家长；"
+                "家长人数要读取通讯录后才知道。"
+            )
+        return gettext(
+            "从企业微信读取学校通讯录（班级、学生和家长）并保存，再逐一刷新通讯录中和本系统已保存的家长，"
+            "上次共 %(parents)d 位。"
+        ) % {"parents": estimate.parents}
+    if kind == JobKind.REFRESH_STALE:
+        return gettext("从企业微信逐一刷新超过 %(hours)d 小时未成功刷新的 %(parents)d 位家长。") % {
+            "hours": DEFAULT_STALE_HOURS,
+            "parents": estimate.parents,
+        }
+    return gettext("从企业微信逐一刷新本系统已保存的全部 %(parents)d 位家长。") % {"parents": estimate.parents}
+
+
+def _how_long(estimate: JobEstimate) -> str:
+    if estimate.minutes is None:
+        return ""
+    rate, concurrency = settings.WECOM_RATE_PER_MINUTE, settings.WECOM_CONCURRENCY
+    if rate > 0:
+        basis = gettext("按每分钟最多 %(rate)d 次企业微信调用、同时刷新 %(concurrency)d 位估算") % {
+            "rate": rate,
+            "concurrency": concurrency,
+        }
+    else:
+        basis = gettext("按同时刷新 %(concurrency)d 位估算") % {"concurrency": concurrency}
+    return gettext("%(basis)s，约需 %(minutes)d 分钟。") % {"basis": basis, "minutes": max(estimate.minutes, 1)}
+
+
+def failure_row(item: JobItem) -> dict:
+    """A failed parent on the job page: named and linked when stored, its error in the reader's language."""
+    stored = item.contact_pk is not None
+    reason = error_text(item.failure, legacy=item.error)
+    if item.failure and WeComError.from_record(item.failure).not_connected:
+        # What became of the local data depends on whether there was any.
+        if stored:
+            reason += " " + gettext("本地数据已保留，并标记为“已无联系”。")
+        else:
+            reason += " " + gettext("这位家长从未保存在本系统中，没有本地数据。")
+    return {
+        "external_userid": item.external_userid,
+        "name": item.contact_name or "",
+        "url": reverse("admin:contacts_externalcontact_change", args=[item.contact_pk]) if stored else "",
+        "errcode": item.errcode,
+        "reason": reason,
+    }

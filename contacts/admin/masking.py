@@ -39,7 +39,11 @@ def masked_text_field(model: type[Model], field_name: str):
 
     @admin.display(description=field.verbose_name, ordering=field_name)
     def show(row):
-        return shown_text(getattr(row, field_name), reveal=reveals_phones(row))
+        text = getattr(row, field_name)
+        if text is None:
+            # Not sent by WeCom. A read-only page would show the None of a function as "None".
+            return admin.site.empty_value_display
+        return shown_text(text, reveal=reveals_phones(row))
 
     show.__name__ = field_name
     return show
@@ -65,7 +69,7 @@ class PhoneSearchAuditMixin:
         record_phone_search(
             user=request.user,
             term=term,
-            list_name=str(self.opts.verbose_name_plural),
+            list_model=self.opts.label_lower,
             found=changelist.result_count,
             contact=self.parent_found(changelist),
         )

@@ -1,9 +1,11 @@
 """The parent list, the read-only parent page, and the refresh and look-up views.
 
-The data belongs to WeCom: nobody edits a parent here. Staff with the permission
-`contacts.refresh_externalcontact` may ask WeCom again; phone numbers, also those typed
-into names, remarks, descriptions and tags, are masked and cannot be searched for unless
-the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
+The data belongs to WeCom: nobody edits a parent here. Every list, page, search, filter and
+action shows only the parents the reader may see (contacts.scope): a teacher's own families, or
+every parent. Staff with the permission `contacts.refresh_externalcontact` may ask WeCom again
+about those; looking up a parent not stored yet needs `contacts.lookup_externalcontact`. Phone
+numbers, also those typed into names, remarks, descriptions and tags, are masked and cannot be
+searched for unless the staff member has `contacts.view_phone_numbers` (contacts/admin/masking.py).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -30,8 +34,10 @@ from contacts.admin.masking import (
     shown_text,
 )
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
+    can_look_up,
     can_refresh,
     can_see_phones,
     reveal_phones_flag,
@@ -39,6 +45,7 @@ from contacts.admin.permissions import (
 )
 from contacts.admin_site import NotAllowed
 from contacts.callbacks.events import change_label
+from contacts.callbacks.outcomes import outcome_text
 from contacts.callbacks.selectors import history_events
 from contacts.models import (
     AuditAction,
@@ -49,12 +56,22 @@ from contacts.models import (
     member_label,
 )
 from contacts.privacy import mask_phones_in_data, show_phones
-from contacts.selectors import children_of, follow_users_in_order, member_names, search_contacts, with_teacher_count
-from contacts.services.audit import record_audit, refresh_contact_for_staff
+from contacts.scope import visible_contacts
+from contacts.selectors import (
+    children_of,
+    current_children,
+    follow_users_in_order,
+    member_names,
+    search_contacts,
+    with_teacher_count,
+)
+from contacts.services.audit import record_audit, refresh_contact_for_staff, refresh_result
 from contacts.services.changes import ContactChanges, record_lines
 from contacts.services.ratelimit import CallsHeldBack, clock_time
+from contacts.services.refresh import looks_like_external_userid
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from contacts.sharedcache import SharedCacheUnavailable
+from contacts.texts import error_text
 from contacts.wecom.errors import WeComError
 
 HISTORY_ROWS = 30
@@ -71,6 +88,8 @@ def _safe_link(url: str | None, text: str | None = None):
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    # A table on a wide screen, a card per row on a phone (contacts/static/contacts/phone.css).
+    template = "admin/contacts/readonly_tabular.html"
     extra = 0
     max_num = 0
     can_delete = False
@@ -174,6 +193,23 @@ class LookupForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "size": 40, "autocomplete": "off"}),
     )
 
+    def clean_external_userid(self) -> str:
+        value = self.cleaned_data["external_userid"].strip()
+        if not looks_like_external_userid(value):
+            # Most likely a name typed in the wrong box: the parent list's search finds names.
+            search_url = reverse("admin:contacts_externalcontact_changelist") + "?" + urlencode({"q": value})
+            raise forms.ValidationError(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    gettext("「%(value)s」不是 external_userid：它只由字母、数字和 _-@. 组成，例如 wmXXXXXXXX。")
+                    % {"value": value},
+                    search_url,
+                    gettext("在家长列表中搜索「%(value)s」（姓名、学生姓名、备注或手机号）") % {"value": value},
+                ),
+                code="not_an_external_userid",
+            )
+        return value
+
 
 # Texts a parent or the school typed, shown with their phones masked unless the reader may see them.
 PARENT_TEXTS = {
@@ -182,12 +218,25 @@ PARENT_TEXTS = {
 }
 
 
+class ParentList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # The children of the whole page in one query, not one per row.
+        contacts = list(self.result_list)
+        children = current_children(external_userids=(contact.external_userid for contact in contacts))
+        for contact in contacts:
+            contact.current_children = children.get(contact.external_userid, [])
+
+
 @admin.register(ExternalContact)
-class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalContactAdmin(
+    PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "avatar_thumbnail",
         "name_display",
         PARENT_TEXTS["subscriber_remark"],
+        "children_display",
         "type",
         "teacher_count_display",
         "state",
@@ -212,7 +261,8 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     )
     list_per_page = 50
     actions = ["refresh_selected"]
-    inlines = [ExternalProfileInline, FollowUserInline]
+    # The teachers' remarks before the profile the parent set up for themselves: staff come for the remarks.
+    inlines = [FollowUserInline, ExternalProfileInline]
     fieldsets = (
         (
             _("基本信息"),
@@ -242,7 +292,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                     ("state", "state_changed_at"),
                     ("last_refreshed_at", "last_changed_at", "last_attempt_at"),
                     ("last_trigger", "last_triggered_by_name"),
-                    "last_error",
+                    "last_error_display",
                 ),
             },
         ),
@@ -264,7 +314,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         "last_attempt_at",
         "last_trigger",
         "last_triggered_by_name",
-        "last_error",
+        "last_error_display",
     )
 
     # -- permissions: read-only, refresh is separate ------------------------------------
@@ -272,15 +322,24 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     def has_refresh_permission(self, request):
         return can_refresh(request) and self.has_view_permission(request)
 
+    def has_lookup_permission(self, request):
+        return can_look_up(request) and self.has_view_permission(request)
+
     # -- list -------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        contacts = super().get_queryset(request).select_related("last_triggered_by")
-        return with_teacher_count(contacts).annotate(reveal_phones=reveal_phones_flag(request))
+        # Every list, page, search, action and extra view of parents starts from here.
+        contacts = visible_contacts(user=request.user, contacts=super().get_queryset(request))
+        return with_teacher_count(contacts.select_related("last_triggered_by")).annotate(
+            reveal_phones=reveal_phones_flag(request)
+        )
 
     def get_search_results(self, request, queryset, search_term):
         found = search_contacts(contacts=queryset, term=search_term, may_search_phones=can_see_phones(request))
         return found, False
+
+    def get_changelist(self, request, **kwargs):
+        return ParentList
 
     def parent_found(self, changelist) -> ExternalContact | None:
         return changelist.result_list[0] if changelist.result_count == 1 else None
@@ -292,7 +351,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         return checkbox.render(ACTION_CHECKBOX_NAME, str(contact.pk))
 
     @admin.display(description=_("最近触发人"))
-    def last_triggered_by_name(self, contact: ExternalContact) -> str | None:
+    def last_triggered_by_name(self, contact: ExternalContact) -> str:
         return staff_name(contact.last_triggered_by)
 
     @admin.display(description=_("头像"))
@@ -322,6 +381,15 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     def name_display(self, contact: ExternalContact) -> str:
         return parent_label(contact, reveal=reveals_phones(contact))
 
+    @admin.display(description=_("子女"))
+    def children_display(self, contact: ExternalContact):
+        reveal = reveals_phones(contact)
+        children = (
+            (shown_text(str(link.student), reveal=reveal), link.student.department or "")
+            for link in contact.current_children
+        )
+        return format_html_join("", '<div class="child">{} <span class="quiet">{}</span></div>', children)
+
     @admin.display(description=_("跟进老师数"), ordering="teacher_count")
     def teacher_count_display(self, contact: ExternalContact) -> int:
         return contact.teacher_count
@@ -343,6 +411,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     def subscriber_tag_ids_display(self, contact: ExternalContact) -> str:
         return ", ".join(contact.subscriber_tag_ids or [])
 
+    @admin.display(description=_("最近错误"))
+    def last_error_display(self, contact: ExternalContact) -> str:
+        return error_text(contact.last_failure, legacy=contact.last_error) or self.get_empty_value_display()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, unquote(object_id))
         extra_context = extra_context or {}
@@ -351,7 +423,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             label = parent_label(contact, reveal=reveal)
             extra_context.update(
                 subtitle=label,
-                parent_label=label,
+                shown_label=label,
                 can_refresh=self.has_refresh_permission(request),
                 refresh_url=reverse("admin:contacts_externalcontact_refresh", args=[contact.pk]),
                 history=self._history(contact, reveal_phones=reveal),
@@ -387,7 +459,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "trigger": snapshot.get_trigger_display(),
                 "by": snapshot.triggered_by.get_username() if snapshot.triggered_by else "",
                 "changes": record_lines(
-                    changes=change, error=snapshot.error, reveal_phones=reveal_phones, names=names
+                    changes=change,
+                    error=error_text(snapshot.failure, legacy=snapshot.error),
+                    reveal_phones=reveal_phones,
+                    names=names,
                 ),
                 "failed": snapshot.failed,
             }
@@ -400,7 +475,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 "fetched_at": event.received_at,
                 "trigger": gettext("企业微信回调：%(change)s") % {"change": change_label(event.change_type)},
                 "by": "",
-                "changes": [shown_text(event.outcome, reveal=reveal_phones)],
+                "changes": [shown_text(line, reveal=reveal_phones) for line in outcome_text(event).splitlines()],
                 "failed": False,
             }
             for event in history_events(contact=contact, limit=HISTORY_ROWS)
@@ -424,14 +499,18 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_refresh": self.has_refresh_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_refresh": self.has_refresh_permission(request),
+            "can_look_up": self.has_lookup_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not (can_refresh(request) and self.has_view_permission(request)):
-            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限。"))
+        if not self.has_refresh_permission(request):
+            raise NotAllowed(gettext("从企业微信刷新家长需要“学校管理员”组的权限；“教师”组可以刷新自己的家长。"))
         contact = self.get_object(request, unquote(object_id))
         if contact is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -457,7 +536,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         return HttpResponseRedirect(change_url)
 
     def _report_failure(self, request: HttpRequest, error: WeComError) -> None:
-        text = gettext("刷新失败：%(error)s") % {"error": error.describe(language=get_language())}
+        text = gettext("刷新失败：%(error)s") % {"error": error.for_reader()}
         if error.not_connected:
             text += " " + gettext("已标记为“已无联系”，本地数据已保留。")
         else:
@@ -470,11 +549,11 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         self.message_user(request, text, messages.ERROR)
 
     def lookup_view(self, request: HttpRequest) -> HttpResponse:
-        if not (can_refresh(request) and self.has_view_permission(request)):
+        if not self.has_lookup_permission(request):
             raise NotAllowed(gettext("按 external_userid 查找家长需要“学校管理员”组的权限。"))
         form = LookupForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            external_userid = form.cleaned_data["external_userid"].strip()
+            external_userid = form.cleaned_data["external_userid"]
             try:
                 result = refresh_contact_for_staff(
                     external_userid=external_userid, user=request.user, action=AuditAction.LOOKUP
@@ -501,7 +580,7 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
             return gettext("企业微信中没有这个 external_userid，请核对后再试。")
         if error.errcode == 84061:
             return gettext("学校与这位家长已无联系（家长已删除学校或被移出），企业微信不再提供其信息。")
-        return error.describe(language=get_language())
+        return error.for_reader()
 
     # -- bulk action ------------------------------------------------------------------------
 
@@ -525,10 +604,10 @@ class ExternalContactAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
                 action=AuditAction.REFRESH,
                 contact=outcome.result.contact if outcome.result else None,
                 external_userid=outcome.external_userid,
-                outcome=outcome.error.describe() if outcome.error else outcome.result.changes.summary(),
+                result=refresh_result(outcome),
             )
             if outcome.error:
-                failures.append(f"{outcome.external_userid}: {outcome.error.describe(language=get_language())}")
+                failures.append(f"{outcome.external_userid}: {outcome.error.for_reader()}")
 
         try:
             # In the request's own thread: a page waits for no pool, and never for a limit.

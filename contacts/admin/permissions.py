@@ -1,16 +1,28 @@
-"""The two permissions beyond Django's own as the admin checks them, and what no list or page allows."""
+"""The permissions beyond Django's own as the admin checks them, and what no list or page allows.
 
+Which parents a page shows is decided by contacts.scope; these decide what may be done.
+"""
+
+from django.contrib import admin
 from django.contrib.admin import SimpleListFilter
 from django.db.models import BooleanField, Value
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+
+from contacts.scope import sees_all_parents
 
 REFRESH_PERMISSION = "contacts.refresh_externalcontact"
+LOOKUP_PERMISSION = "contacts.lookup_externalcontact"
 PHONE_PERMISSION = "contacts.view_phone_numbers"
 
 
 def can_refresh(request: HttpRequest) -> bool:
     return request.user.has_perm(REFRESH_PERMISSION)
+
+
+def can_look_up(request: HttpRequest) -> bool:
+    """A look-up may fetch any parent of the school, so it is for staff who see every parent."""
+    return request.user.has_perm(LOOKUP_PERMISSION) and sees_all_parents(user=request.user)
 
 
 def can_see_phones(request: HttpRequest) -> bool:
@@ -26,10 +38,11 @@ def reveal_phones_flag(request: HttpRequest) -> Value:
     return Value(can_see_phones(request), output_field=BooleanField())
 
 
-def staff_name(user) -> str | None:
+def staff_name(user) -> str:
     """Who did something, as plain text: Django would link the user's admin page, which
-    only superusers may open. None shows as the admin's empty value."""
-    return user.get_username() if user is not None else None
+    only superusers may open. Nobody (a nightly job, WeCom's callback) shows as the admin's
+    empty value: a read-only field would show None as "None"."""
+    return user.get_username() if user is not None else admin.site.empty_value_display
 
 
 class ReadOnlyAdminMixin:
@@ -45,6 +58,25 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class NotFoundAdminMixin:
+    """A page of an object that does not exist, or that the reader may not see (the admin's
+    get_queryset leaves it out), answers 404: Django's own redirect names the id asked for."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
+
+
+class WholeSchoolAdminMixin:
+    """Pages about the whole school (jobs, WeCom's events): only for staff who see every parent,
+    whatever view permission a group was given."""
+
+    def has_module_permission(self, request) -> bool:
+        return sees_all_parents(user=request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return sees_all_parents(user=request.user) and super().has_view_permission(request, obj)
 
 
 class SuperuserOnlyAdminMixin:

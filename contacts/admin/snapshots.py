@@ -1,6 +1,6 @@
-"""Every refresh worth remembering, read-only: answers that brought a change, and failures.
-
-Phone numbers, also those typed into text, are masked unless the reader may see them.
+"""Every refresh worth remembering about the parents the reader may see (contacts.scope), read-only:
+answers that brought a change, and failures. Phone numbers, also those typed into text, are masked
+unless the reader may see them.
 """
 
 import json
@@ -8,6 +8,7 @@ import json
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.masking import PhoneSearchAuditMixin, parent_label, reveals_phones
 from contacts.admin.permissions import (
+    NotFoundAdminMixin,
     ReadOnlyAdminMixin,
     SidebarFiltersOnlyMixin,
     can_see_phones,
@@ -23,9 +25,11 @@ from contacts.admin.permissions import (
 )
 from contacts.models import AuditAction, ContactSnapshot
 from contacts.privacy import mask_phones_in_data
+from contacts.scope import visible_snapshots
 from contacts.selectors import member_names, search_snapshots
 from contacts.services.audit import record_audit
 from contacts.services.changes import ContactChanges, record_lines
+from contacts.texts import error_text
 
 
 class OutcomeFilter(admin.SimpleListFilter):
@@ -36,10 +40,12 @@ class OutcomeFilter(admin.SimpleListFilter):
         return [("changed", _("成功")), ("failed", _("失败"))]
 
     def queryset(self, request, queryset):
+        # A failure is a record, or the text of one written before records.
+        failed = Q(failure__isnull=False) | ~Q(error="")
         if self.value() == "changed":
-            return queryset.filter(error="")
+            return queryset.exclude(failed)
         if self.value() == "failed":
-            return queryset.exclude(error="")
+            return queryset.filter(failed)
         return queryset
 
 
@@ -60,7 +66,9 @@ class SnapshotList(ChangeList):
 
 
 @admin.register(ContactSnapshot)
-class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ContactSnapshotAdmin(
+    PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ("fetched_at", "contact_display", "trigger", "triggered_by", "changes_display")
     list_filter = (OutcomeFilter, "trigger")
     list_select_related = ("contact", "triggered_by")
@@ -70,6 +78,7 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     # A parent page links to all of that parent's refreshes.
     url_filters = ("contact",)
     date_hierarchy = "fetched_at"
+    change_form_template = "admin/masked_change_form.html"
     fields = (
         "contact_display",
         "fetched_at",
@@ -82,7 +91,8 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(reveal_phones=reveal_phones_flag(request))
+        snapshots = visible_snapshots(user=request.user, snapshots=super().get_queryset(request))
+        return snapshots.annotate(reveal_phones=reveal_phones_flag(request))
 
     def get_changelist(self, request, **kwargs):
         return SnapshotList
@@ -93,17 +103,17 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         snapshot = self.get_object(request, unquote(object_id))
-        if (
-            snapshot is not None
-            and request.method == "GET"
-            and self.has_view_permission(request, snapshot)
-            and can_see_phones(request)
-        ):
-            record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=snapshot.contact)
+        if snapshot is not None and self.has_view_permission(request, snapshot):
+            reveal = can_see_phones(request)
+            # The title names the parent as the list does, and never shows a phone the reader may not see.
+            label = snapshot.titled(parent_label(snapshot.contact, reveal=reveal))
+            extra_context = {**(extra_context or {}), "subtitle": label, "shown_label": label}
+            if reveal and request.method == "GET":
+                record_audit(user=request.user, action=AuditAction.VIEW_PHONES, contact=snapshot.contact)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("触发人"))
-    def triggered_by_name(self, snapshot: ContactSnapshot) -> str | None:
+    def triggered_by_name(self, snapshot: ContactSnapshot) -> str:
         return staff_name(snapshot.triggered_by)
 
     @admin.display(description=_("家长"), ordering="contact__name")
@@ -117,7 +127,12 @@ class ContactSnapshotAdmin(PhoneSearchAuditMixin, SidebarFiltersOnlyMixin, ReadO
         names = getattr(snapshot, "teacher_names", None)
         if names is None:  # the page of one snapshot
             names = member_names(userids=changes.teacher_userids)
-        lines = record_lines(changes=changes, error=snapshot.error, reveal_phones=reveals_phones(snapshot), names=names)
+        lines = record_lines(
+            changes=changes,
+            error=error_text(snapshot.failure, legacy=snapshot.error),
+            reveal_phones=reveals_phones(snapshot),
+            names=names,
+        )
         return gettext("；").join(lines)
 
     @admin.display(description=_("企业微信原始返回"))

@@ -1,7 +1,10 @@
 """The school's teachers as the roster sync read them, and the link of a staff account to a WeCom member.
 
-Teachers are read-only, like the rest of the roster. Linking an account to a member's
-userid (so that the member signs in to it with WeCom) is for superusers, on the account's page.
+Teachers are read-only, like the rest of the roster. Staff who see every parent see every
+member; a teacher sees themselves, the teachers following their families and the teachers of
+their classes, each with what they do in the classes and grades the teacher may see
+(contacts.scope). Linking an account to a member's userid (so that the member signs in to it with
+WeCom) is for superusers, on the account's page.
 """
 
 from __future__ import annotations
@@ -12,48 +15,54 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.permissions import ReadOnlyAdminMixin
+from contacts.admin.permissions import NotFoundAdminMixin, ReadOnlyAdminMixin
 from contacts.models import DepartmentAdmin, StaffMember, WeComAccount
+from contacts.scope import visible_roles, visible_staff_members
 
 
-def _current_roles(userids: list[str]) -> dict[str, list[DepartmentAdmin]]:
-    """What each member heads or teaches now, by userid (one query)."""
+def _attach_roles(*, user, members: list[StaffMember]) -> None:
+    """What each member heads or teaches now, where the reader may see it, as `current_roles` (one query)."""
     roles: dict[str, list[DepartmentAdmin]] = {}
-    current = DepartmentAdmin.objects.filter(userid__in=userids, gone_at__isnull=True).select_related("department")
-    for role in current.order_by("department__department_id", "type"):
+    current = visible_roles(user=user).filter(userid__in=[member.userid for member in members])
+    for role in current.select_related("department").order_by("department__department_id", "type"):
         roles.setdefault(role.userid, []).append(role)
-    return roles
+    for member in members:
+        member.current_roles = roles.get(member.userid, [])
 
 
 class StaffMemberList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
         # The roles of the whole page in one query, not one per row.
-        members = list(self.result_list)
-        roles = _current_roles([member.userid for member in members])
-        for member in members:
-            member.current_roles = roles.get(member.userid, [])
+        _attach_roles(user=request.user, members=list(self.result_list))
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StaffMemberAdmin(NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "userid", "status", "roles_display", "last_seen_at", "gone_at")
     list_filter = ("status",)
     search_fields = ("userid", "name")
     fields = ("userid", "name", "status", "roles_display", "first_seen_at", "last_seen_at", "gone_at")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return visible_staff_members(user=request.user, members=super().get_queryset(request))
+
     def get_changelist(self, request, **kwargs):
         return StaffMemberList
 
+    def get_object(self, request, object_id, from_field=None):
+        # The page of one member shows its roles as the list does; a display method has no request.
+        member = super().get_object(request, object_id, from_field)
+        if member is not None:
+            _attach_roles(user=request.user, members=[member])
+        return member
+
     @admin.display(description=_("任教与职责"))
     def roles_display(self, member: StaffMember) -> str:
-        roles = getattr(member, "current_roles", None)
-        if roles is None:  # the page of one member
-            roles = _current_roles([member.userid]).get(member.userid, [])
         return "、".join(
             f"{role.department.name} {role.get_type_display()}{f'（{role.subject}）' if role.subject else ''}"
-            for role in roles
+            for role in member.current_roles
         )
 
 

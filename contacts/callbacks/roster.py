@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext
 
+from contacts.callbacks.outcomes import OUTCOMES
 from contacts.models import Department, DepartmentType, Guardian, Guardianship, Student
+from contacts.texts import Message
 from contacts.wecom.errors import WeComError
 
 API = "school/user/get"
@@ -23,7 +24,7 @@ API = "school/user/get"
 
 @dataclass(frozen=True)
 class RosterChange:
-    summary: str
+    summary: Message  # an OUTCOMES message
     external_userids: tuple[str, ...] = ()  # the parents concerned, to refresh
 
 
@@ -40,12 +41,11 @@ def remove_parent(*, parent_userid: str, now: dt.datetime) -> RosterChange:
     with transaction.atomic():
         guardian = Guardian.objects.select_for_update().filter(parent_userid=parent_userid).first()
         if guardian is None:
-            return RosterChange(gettext("花名册中没有家长 %(userid)s，无需更新。") % {"userid": parent_userid})
+            return RosterChange(OUTCOMES.message("roster_parent_unknown", userid=parent_userid))
         Guardian.objects.filter(pk=guardian.pk, gone_at__isnull=True).update(gone_at=now)
         Guardianship.objects.filter(guardian=guardian, gone_at__isnull=True).update(gone_at=now)
     return RosterChange(
-        gettext("家长 %(userid)s 已标记为离开花名册。") % {"userid": parent_userid},
-        _ids([guardian.external_userid]),
+        OUTCOMES.message("roster_parent_removed", userid=parent_userid), _ids([guardian.external_userid])
     )
 
 
@@ -53,7 +53,7 @@ def remove_student(*, student_userid: str, now: dt.datetime) -> RosterChange:
     with transaction.atomic():
         student = Student.objects.select_for_update().filter(student_userid=student_userid).first()
         if student is None:
-            return RosterChange(gettext("花名册中没有学生 %(userid)s，无需更新。") % {"userid": student_userid})
+            return RosterChange(OUTCOMES.message("roster_student_unknown", userid=student_userid))
         # The parents stay; only their link to this student ends.
         parents = list(
             Guardian.objects.filter(guardianships__student=student, guardianships__gone_at__isnull=True)
@@ -61,7 +61,7 @@ def remove_student(*, student_userid: str, now: dt.datetime) -> RosterChange:
         )
         Student.objects.filter(pk=student.pk, gone_at__isnull=True).update(gone_at=now)
         Guardianship.objects.filter(student=student, gone_at__isnull=True).update(gone_at=now)
-    return RosterChange(gettext("学生 %(userid)s 已标记为离开花名册。") % {"userid": student_userid}, _ids(parents))
+    return RosterChange(OUTCOMES.message("roster_student_removed", userid=student_userid), _ids(parents))
 
 
 # -- parents and students -------------------------------------------------------------------
@@ -93,11 +93,9 @@ def _apply_parent(*, parent: Mapping[str, Any], previous_userid: str, now: dt.da
         Guardianship.objects.filter(guardian=guardian, gone_at__isnull=True).exclude(student__in=seen).update(
             gone_at=now
         )
-    text = gettext("花名册已新增家长 %(userid)s。") if created else gettext("花名册已更新家长 %(userid)s。")
+    summary = OUTCOMES.message("roster_parent_added" if created else "roster_parent_updated", userid=parent_userid)
     # After an unsubscribe WeCom may no longer give the external_userid: the one stored before still names the parent.
-    return RosterChange(
-        text % {"userid": parent_userid}, _ids([guardian.external_userid, before.external_userid if before else None])
-    )
+    return RosterChange(summary, _ids([guardian.external_userid, before.external_userid if before else None]))
 
 
 def _apply_student(*, student: Mapping[str, Any], previous_userid: str, now: dt.datetime) -> RosterChange:
@@ -120,8 +118,8 @@ def _apply_student(*, student: Mapping[str, Any], previous_userid: str, now: dt.
         Guardianship.objects.filter(student=row, gone_at__isnull=True).exclude(
             guardian__in=[g.pk for g in guardians]
         ).update(gone_at=now)
-    text = gettext("花名册已新增学生 %(userid)s。") if created else gettext("花名册已更新学生 %(userid)s。")
-    return RosterChange(text % {"userid": student_userid}, _ids(g.external_userid for g in guardians))
+    summary = OUTCOMES.message("roster_student_added" if created else "roster_student_updated", userid=student_userid)
+    return RosterChange(summary, _ids(g.external_userid for g in guardians))
 
 
 def _touch_student(

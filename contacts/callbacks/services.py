@@ -17,7 +17,7 @@ client, so a worker's events share its keep-alive connections to WeCom:
   (or marked gone on delete), then the parents concerned are refreshed;
 - anything else: ignored.
 
-The outcome is stored on the event. A failed WeCom call makes the event `failed`, with the
+The outcome is stored on the event as codes (`outcomes.py`). A failed WeCom call makes the event `failed`, with the
 error and its hint, and changes nothing more than a failed refresh does.
 """
 
@@ -30,15 +30,16 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from contacts import tasks
 from contacts.callbacks import events
 from contacts.callbacks.messages import CallbackMessage
+from contacts.callbacks.outcomes import OUTCOMES
 from contacts.callbacks.roster import RosterChange, apply_school_user, remove_parent, remove_student
 from contacts.models import CallbackEvent, CallbackStatus, ExternalContact, FollowUser, RefreshTrigger
 from contacts.selectors import member_label_of, member_names
 from contacts.services.refresh import refresh_contact
+from contacts.texts import Message, changes_value, error_value
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import WeComError
 
@@ -50,8 +51,12 @@ MAX_ID_LENGTH = 128
 @dataclass(frozen=True)
 class Outcome:
     status: CallbackStatus
-    text: str
+    lines: tuple[Message, ...]  # OUTCOMES messages
     contact: ExternalContact | None = None
+
+
+def _outcome(status: CallbackStatus, code: str, contact: ExternalContact | None = None, **values) -> Outcome:
+    return Outcome(status, (OUTCOMES.message(code, **values),), contact)
 
 
 def accept_event(*, message: CallbackMessage) -> CallbackEvent | None:
@@ -85,13 +90,13 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
     except Exception:
         # Whatever went wrong, the event must not stay "received" for ever.
         logger.exception("WeCom callback event %s could not be applied", event.pk)
-        outcome = Outcome(CallbackStatus.FAILED, gettext("处理时出现内部错误，详见服务器日志。"))
+        outcome = _outcome(CallbackStatus.FAILED, "internal_error")
     event.status = outcome.status
-    event.outcome = outcome.text
+    event.result = list(outcome.lines)
     event.processed_at = timezone.now()
     if outcome.contact is not None:
         event.contact = outcome.contact
-    event.save(update_fields=["status", "outcome", "processed_at", "contact"])
+    event.save(update_fields=["status", "result", "processed_at", "contact"])
     logger.info("WeCom callback event %s (%s/%s): %s", event.pk, event.event, event.change_type, event.status)
     return event
 
@@ -102,7 +107,7 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
 def _apply(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     if event.event == events.CHANGE_EXTERNAL_CONTACT and event.change_type in events.EXTERNAL_CONTACT_CHANGES:
         if not event.external_userid:
-            return Outcome(CallbackStatus.IGNORED, gettext("事件中没有 ExternalUserID。"))
+            return _outcome(CallbackStatus.IGNORED, "no_external_userid")
         if event.change_type in events.REFRESHING_CHANGES:
             return _refresh(external_userid=event.external_userid, client=client)
         if event.change_type in events.ENDING_CHANGES:
@@ -110,9 +115,9 @@ def _apply(*, event: CallbackEvent, client: WeComClient) -> Outcome:
         return _transfer_failed(event=event)
     if event.event == events.CHANGE_SCHOOL_CONTACT and event.change_type in events.SCHOOL_CONTACT_CHANGES:
         if not event.userid:
-            return Outcome(CallbackStatus.IGNORED, gettext("事件中没有 Id。"))
+            return _outcome(CallbackStatus.IGNORED, "no_id")
         return _roster_change(event=event, client=client)
-    return Outcome(CallbackStatus.IGNORED, gettext("本系统不处理此类事件。"))
+    return _outcome(CallbackStatus.IGNORED, "not_handled")
 
 
 def _refresh(*, external_userid: str, client: WeComClient, lost_is_news: bool = False) -> Outcome:
@@ -122,13 +127,12 @@ def _refresh(*, external_userid: str, client: WeComClient, lost_is_news: bool = 
         result = refresh_contact(external_userid=external_userid, trigger=RefreshTrigger.CALLBACK, client=client)
     except WeComError as error:
         if lost_is_news and error.not_connected:
-            text = gettext("家长已无联系：%(error)s") % {"error": error.describe()}
-            return Outcome(CallbackStatus.PROCESSED, text, stored)
-        text = gettext("刷新家长失败：%(error)s") % {"error": error.describe()}
-        return Outcome(CallbackStatus.FAILED, text, stored)
+            return _outcome(CallbackStatus.PROCESSED, "parent_lost", stored, error=error_value(error))
+        return _outcome(CallbackStatus.FAILED, "refresh_failed", stored, error=error_value(error))
     names = member_names(userids=result.changes.teacher_userids)
-    text = gettext("已刷新家长：%(summary)s") % {"summary": result.changes.summary(names=names)}
-    return Outcome(CallbackStatus.PROCESSED, text, result.contact)
+    return _outcome(
+        CallbackStatus.PROCESSED, "refreshed", result.contact, summary=changes_value(result.changes, names=names)
+    )
 
 
 def _ended_at(event: CallbackEvent) -> dt.datetime:
@@ -143,31 +147,24 @@ def _end_relation(*, event: CallbackEvent, client: WeComClient) -> Outcome:
     if contact is None:
         # Unknown here: store the parent as WeCom now describes them, without that teacher.
         return _refresh(external_userid=event.external_userid, client=client)
-    if event.change_type == events.DEL_EXTERNAL_CONTACT:
-        what = gettext("老师 %(userid)s 删除了这位家长") % {"userid": member_label_of(userid=event.userid)}
-    else:
-        what = gettext("家长删除了老师 %(userid)s") % {"userid": member_label_of(userid=event.userid)}
+    what = OUTCOMES.message(
+        "teacher_deleted_parent" if event.change_type == events.DEL_EXTERNAL_CONTACT else "parent_deleted_teacher",
+        teacher=member_label_of(userid=event.userid),
+    )
     ended = FollowUser.objects.filter(contact=contact, userid=event.userid, ended_at__isnull=True).update(
         ended_at=_ended_at(event)
     )
     if ended:
         # The stored teachers no longer mirror the last answer: the next refresh compares them row by row.
         ExternalContact.objects.filter(pk=contact.pk).update(answer_hash="")
-        text = gettext("%(what)s，该跟进关系已结束（记录保留）。") % {"what": what}
-    else:
-        text = gettext("%(what)s；本地没有进行中的该跟进关系，无需更新。") % {"what": what}
-    return Outcome(CallbackStatus.PROCESSED, text, contact)
+    return _outcome(CallbackStatus.PROCESSED, "relation_ended" if ended else "relation_not_active", contact, what=what)
 
 
 def _transfer_failed(*, event: CallbackEvent) -> Outcome:
-    reason_code = str(event.payload.get("FailReason", ""))
-    reason = events.TRANSFER_FAIL_REASONS.get(reason_code)
-    text = gettext("接替老师 %(userid)s 接替失败：%(reason)s") % {
-        "userid": member_label_of(userid=event.userid),
-        "reason": f"{reason}（{reason_code}）" if reason else reason_code or gettext("未说明原因"),
-    }
     contact = ExternalContact.objects.filter(external_userid=event.external_userid).first()
-    return Outcome(CallbackStatus.PROCESSED, text, contact)
+    reason = str(event.payload.get("FailReason", ""))
+    teacher = member_label_of(userid=event.userid)
+    return _outcome(CallbackStatus.PROCESSED, "transfer_failed", contact, teacher=teacher, reason=reason)
 
 
 def _roster_change(*, event: CallbackEvent, client: WeComClient) -> Outcome:
@@ -182,19 +179,19 @@ def _roster_change(*, event: CallbackEvent, client: WeComClient) -> Outcome:
             answer = client.get_school_user(new_userid or event.userid)
             change = apply_school_user(answer=answer, previous_userid=event.userid if new_userid else "", now=now)
     except WeComError as error:
-        return Outcome(CallbackStatus.FAILED, gettext("读取家校通讯录失败：%(error)s") % {"error": error.describe()})
+        return _outcome(CallbackStatus.FAILED, "roster_read_failed", error=error_value(error))
     return _refresh_concerned(change=change, client=client)
 
 
 def _refresh_concerned(*, change: RosterChange, client: WeComClient) -> Outcome:
     if not change.external_userids:
-        return Outcome(CallbackStatus.PROCESSED, change.summary)
+        return Outcome(CallbackStatus.PROCESSED, (change.summary,))
     # A parent on the roster may well have left every teacher: that is news, not a failure.
     outcomes = [
         _refresh(external_userid=external_userid, client=client, lost_is_news=True)
         for external_userid in change.external_userids
     ]
     failed = [o for o in outcomes if o.status == CallbackStatus.FAILED]
-    lines = [change.summary, *(o.text for o in outcomes)]
+    lines = (change.summary, *(line for o in outcomes for line in o.lines))
     contact = next((o.contact for o in outcomes if o.contact is not None), None)
-    return Outcome(CallbackStatus.FAILED if failed else CallbackStatus.PROCESSED, "\n".join(lines), contact)
+    return Outcome(CallbackStatus.FAILED if failed else CallbackStatus.PROCESSED, lines, contact)

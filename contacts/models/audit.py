@@ -28,6 +28,9 @@ class AuditEntry(models.Model):
         ExternalContact, verbose_name=_("家长"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     external_userid = models.CharField(_("external_userid"), max_length=128, blank=True)
+    # What came of it, as a code and its values (contacts.services.audit.AUDIT_RESULTS).
+    result = models.JSONField(_("结果"), null=True, blank=True)
+    # Text written before results were stored as codes; shown for those entries only.
     outcome = models.TextField(_("结果"), blank=True)
 
     class Meta:

@@ -25,6 +25,9 @@ class CallbackEvent(models.Model):
     created_at_wecom = models.DateTimeField(_("企业微信发出时间"), null=True, blank=True)
     payload = models.JSONField(_("事件内容"))
     status = models.CharField(_("状态"), max_length=20, choices=CallbackStatus.choices, default=CallbackStatus.RECEIVED)
+    # What came of the event, as codes and their values (contacts.callbacks.outcomes.OUTCOMES), one per line.
+    result = models.JSONField(_("处理结果"), default=list, blank=True)
+    # Text written before outcomes were stored as codes; shown for those events only.
     outcome = models.TextField(_("处理结果"), blank=True)
     processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
     contact = models.ForeignKey(

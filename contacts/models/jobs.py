@@ -52,6 +52,9 @@ class SyncJob(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    # Why the job failed, as a code and its values (contacts.services.jobs.JOB_ERRORS).
+    failure = models.JSONField(_("错误"), null=True, blank=True)
+    # Text written before failures were stored as codes; shown for those jobs only.
     error = models.TextField(_("错误"), blank=True)
     # Set while the job waits out WeCom's rate limit, for its page; left as it was when the job ends.
     paused_until = models.DateTimeField(_("暂停至"), null=True, blank=True)
@@ -100,6 +103,9 @@ class JobItem(models.Model):
     changed = models.BooleanField(_("有变化"), default=False)
     created = models.BooleanField(_("新家长"), default=False)
     errcode = models.IntegerField(_("错误码"), null=True, blank=True)
+    # The parent's failure as WeComError.as_record(), shown in the reader's language.
+    failure = models.JSONField(_("错误"), null=True, blank=True)
+    # Text written before failures were stored as records; shown for those rows only.
     error = models.TextField(_("错误"), blank=True)
 
     class Meta:

@@ -6,6 +6,7 @@ WeCom did not send is stored as NULL ("not visible to this app"), never as "".
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -89,6 +90,9 @@ class ExternalContact(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The last failure as WeComError.as_record(), shown in the reader's language.
+    last_failure = models.JSONField(_("最近错误"), null=True, blank=True)
+    # Text written before failures were stored as records; shown for those rows only.
     last_error = models.TextField(_("最近错误"), blank=True)
     last_errcode = models.IntegerField(_("最近错误码"), null=True, blank=True)
     # answer_fingerprint() of the answer stored last; empty until a refresh stores one.
@@ -103,6 +107,8 @@ class ExternalContact(models.Model):
         permissions = [
             ("refresh_externalcontact", _("可以从企业微信刷新家长")),
             ("view_phone_numbers", _("可以查看完整手机号")),
+            ("view_all_parents", _("可以查看全校家长")),
+            ("lookup_externalcontact", _("可以按 external_userid 查找新家长")),
         ]
 
     def __str__(self) -> str:
@@ -210,6 +216,9 @@ class ContactSnapshot(models.Model):
     )
     raw = models.JSONField(_("企业微信原始返回"), null=True, blank=True, help_text=_("刷新失败时为空"))
     changes = models.JSONField(_("变更"), default=dict, blank=True)
+    # The failure as WeComError.as_record(), shown in the reader's language.
+    failure = models.JSONField(_("错误"), null=True, blank=True)
+    # Text written before failures were stored as records; shown for those records only.
     error = models.TextField(_("错误"), blank=True, help_text=_("刷新失败时企业微信的错误及处理建议"))
     errcode = models.IntegerField(_("错误码"), null=True, blank=True)
 
@@ -220,11 +229,15 @@ class ContactSnapshot(models.Model):
         indexes = [models.Index(fields=["contact", "fetched_at"], name="snapshot_contact_time")]
 
     def __str__(self) -> str:
-        return f"{self.contact_id} @ {self.fetched_at:%Y-%m-%d %H:%M}"
+        return self.titled(str(self.contact))
+
+    def titled(self, parent: str) -> str:
+        """The page title: the parent as shown, and the time in the school's time zone as every other page shows it."""
+        return f"{parent} · {timezone.localtime(self.fetched_at):%Y-%m-%d %H:%M}"
 
     @property
     def failed(self) -> bool:
-        return bool(self.error)
+        return bool(self.failure or self.error)
 
 
 PHONE_INDEX_LENGTH = 64

@@ -67,6 +67,7 @@ def _info(sandbox: SandboxServer) -> Reply:
         login_base=sandbox.base_url,
         school=school.name,
         parents=school.parent_count,
+        composition=school.composition(),
         students=school.student_count,
         classes=len(school.class_ids()),
         staff=len(school.staff_userids()),

@@ -490,6 +490,15 @@ class School:
             return list(self._index_by_external_userid)
         return [eid for eid, index in self._index_by_external_userid.items() if index not in self._lost]
 
+    def composition(self) -> dict[str, int]:
+        """How the roster's parents stand with WeCom; the lost ones are among the first two counts."""
+        return {
+            "subscribed": self._status.count(SUBSCRIBED),
+            "contact_only": self._status.count(CONTACT_ONLY),
+            "roster_only": self._status.count(NOT_CONNECTED),
+            "lost": len(self._lost),
+        }
+
     def lost_external_userids(self) -> list[str]:
         """The ids whose externalcontact/get answers 84061 (still in list_parent and teachers' lists)."""
         return [self._external_userid(index) for index in sorted(self._lost)]

@@ -33,7 +33,9 @@ at `fault_rate` on every API but gettoken.
 Control API for tests and demos (under /sandbox/, loopback clients only; JSON in and
 out; errors are HTTP 4xx with `{"errcode": <HTTP status>, "errmsg": ...}`):
 
-- `GET /sandbox/info`: corp id, API base URL, school size, sample ids (never the secret).
+- `GET /sandbox/info`: corp id, API base URL, school size, the parents by link with WeCom
+  (`composition`: subscribed, contact_only, roster_only, and lost among the first two), sample
+  ids (never the secret).
 - `GET /sandbox/stats`: `{"gettoken": n, "calls": {api: n}, "total": n, "errcodes": {code: n},
   "faults": {kind: n}, "in_flight": n, "max_in_flight": n, "connections": n}` (connections: TCP
   connections accepted, to see keep-alive at work); `DELETE /sandbox/stats` resets it.

@@ -56,10 +56,20 @@ from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
+from contacts.services.job_errors import JOB_ERRORS, limits_failure, stop_failure
 from contacts.services.retention import purge_expired_history
 from contacts.services.roster import sync_roster
-from contacts.services.runner import Pause, RateLimitPolicy, RefreshOutcome, RunSummary, refresh_concurrently
+from contacts.services.runner import (
+    LimitsOutlasted,
+    Pause,
+    RateLimitPolicy,
+    RefreshOutcome,
+    RunSummary,
+    call_within_limits,
+    refresh_concurrently,
+)
 from contacts.sharedcache import SharedCacheUnavailable, ensure_shared_cache_available
+from contacts.texts import Message, error_value
 from contacts.wecom.client import WeComClient, get_client
 from contacts.wecom.errors import WeComError
 
@@ -129,8 +139,7 @@ def start_job(
         _end_job(
             job_id=job.pk,
             status=JobStatus.FAILED,
-            error=f"无法加入任务队列（{type(exc).__name__}），请检查 TASK_BACKEND。 / The job could not be queued; "
-            "check TASK_BACKEND.",
+            error=JOB_ERRORS.message("not_queued", exception=type(exc).__name__),
         )
         raise JobNotStarted(str(job)) from exc
     job.refresh_from_db()
@@ -153,8 +162,15 @@ def prepare_job(
         status=first_status, started_at=timezone.now()
     ):
         return
+    client = client or get_client()
     try:
-        external_userids = _targets(job=job, client=client)
+        # Reading the roster waits out WeCom's limits as the refreshes do, and says so on the job's page.
+        external_userids = call_within_limits(
+            partial(_targets, job=job, client=client),
+            client=client,
+            policy=RateLimitPolicy.for_job(),
+            on_pause=lambda pause: _note_pause(job_id=job_id, pause=pause),
+        )
         with transaction.atomic():
             if not SyncJob.objects.filter(pk=job_id, status=first_status).update(status=JobStatus.RUNNING):
                 return
@@ -162,11 +178,16 @@ def prepare_job(
                 (JobItem(job_id=job_id, external_userid=external_userid) for external_userid in external_userids),
                 batch_size=ITEM_BATCH_SIZE,
             )
+    except LimitsOutlasted as limits:
+        failure = limits_failure(limited_for=limits.limited_for, next_try=limits.next_try, error=limits.error)
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=failure)
+        return
     except WeComError as error:
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        failure = JOB_ERRORS.message("roster_failed", error=error_value(error))
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=failure)
         return
     except SharedCacheUnavailable as error:
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=_cache_unavailable(error))
         raise
     except Exception as exc:
         logger.exception("preparing job %s failed", job_id)
@@ -230,7 +251,7 @@ def run_job_chunk(
             )
     except SharedCacheUnavailable as error:
         # Every parent would fail alike: the job fails once, its items stay pending.
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=error.describe())
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=_cache_unavailable(error))
         raise
     except Exception as exc:
         logger.exception("a chunk of job %s failed", job_id)
@@ -239,7 +260,7 @@ def run_job_chunk(
     if summary.stopped_by is not None:
         # Every other parent would fail alike (a configuration error, WeCom down), or WeCom
         # kept limiting calls: stop the job, leaving the rest pending.
-        _end_job(job_id=job_id, status=JobStatus.FAILED, error=summary.stop_reason())
+        _end_job(job_id=job_id, status=JobStatus.FAILED, error=stop_failure(summary))
     else:
         finish_job_if_done(job_id=job_id)
     return summary
@@ -342,16 +363,7 @@ def give_up_stalled_job(*, job: SyncJob, now: dt.datetime | None = None) -> bool
     if now - last < ABANDONED_AFTER:
         return False
     minutes = int(ABANDONED_AFTER.total_seconds() // 60)
-    return _end_job(
-        job_id=job.pk,
-        status=JobStatus.FAILED,
-        error=(
-            f"已放弃：{minutes} 分钟没有进展，也没有后台进程在处理。"
-            "请确认后台进程（python manage.py db_worker）在运行。"
-            f" / Abandoned: no progress and no worker for {minutes} minutes. Check that a worker (manage.py db_worker)"
-            " is running."
-        ),
-    )
+    return _end_job(job_id=job.pk, status=JobStatus.FAILED, error=JOB_ERRORS.message("abandoned", minutes=minutes))
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -457,7 +469,7 @@ class _LeaseRenewal:
 def _record_outcome(*, item_id: int, worker_id: str, outcome: RefreshOutcome) -> None:
     fields: dict[str, Any] = {"finished_at": timezone.now()}
     if outcome.error is not None:
-        fields.update(status=JobItemStatus.FAILED, errcode=outcome.error.errcode, error=outcome.error.describe())
+        fields.update(status=JobItemStatus.FAILED, errcode=outcome.error.errcode, failure=outcome.error.as_record())
     else:
         result = outcome.result
         fields.update(
@@ -488,23 +500,24 @@ def _note_pause(*, job_id: int, pause: Pause) -> None:
     """Show on the job's page that it waits out WeCom's limit, and until when."""
     reason = PauseReason.WECOM_LIMIT if pause.by_wecom else PauseReason.CALL_BUDGET
     with one_writer_at_a_time():
-        SyncJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        SyncJob.objects.filter(pk=job_id, status__in=[JobStatus.DISCOVERING, JobStatus.RUNNING]).update(
             paused_until=pause.until, pause_reason=reason
         )
 
 
 def _end_job(
-    *, job_id: int, status: JobStatus, error: str = "", only_from: list[JobStatus] | None = None
+    *, job_id: int, status: JobStatus, error: Message | None = None, only_from: list[JobStatus] | None = None
 ) -> bool:
+    """`error` is a JOB_ERRORS message, shown on the job page in the reader's language."""
     ended = SyncJob.objects.filter(pk=job_id, status__in=only_from or ACTIVE_STATUSES).update(
-        status=status, finished_at=timezone.now(), error=error
+        status=status, finished_at=timezone.now(), failure=error
     )
     return ended == 1
 
 
-def _internal_error(exc: Exception) -> str:
-    name = type(exc).__name__
-    return (
-        f"内部错误（{name}），详情见服务器日志，请联系系统管理员。"
-        f" / Internal error ({name}); the server log has the details."
-    )
+def _cache_unavailable(error: SharedCacheUnavailable) -> Message:
+    return JOB_ERRORS.message("shared_cache_unavailable", exception=error.cause_name)
+
+
+def _internal_error(exc: Exception) -> Message:
+    return JOB_ERRORS.message("internal", exception=type(exc).__name__)

@@ -41,7 +41,7 @@ from contacts.privacy import normalize_phone
 from contacts.services.changes import ContactChanges
 from contacts.services.checked import CheckedRecorder, record_checked
 from contacts.wecom.client import WeComClient, get_client
-from contacts.wecom.errors import ErrorKind, WeComError
+from contacts.wecom.errors import INVALID_EXTERNAL_USERID, ErrorKind, WeComError
 from contacts.wecom.parsing import (
     ParsedAttribute,
     ParsedContact,
@@ -90,12 +90,22 @@ _REFRESH_BOOKKEEPING = (
     "last_attempt_at",
     "last_trigger",
     "last_triggered_by",
+    "last_failure",
     "last_error",
     "last_errcode",
     "updated_at",
 )
 # What the quick check reads of a stored parent; the rest of the row loads only if asked for.
-_CHECK_FIELDS = ("id", "external_userid", "name", "answer_hash", "state", "last_error", "last_errcode")
+_CHECK_FIELDS = (
+    "id",
+    "external_userid",
+    "name",
+    "answer_hash",
+    "state",
+    "last_failure",
+    "last_error",
+    "last_errcode",
+)
 
 
 @dataclass(frozen=True)
@@ -113,17 +123,16 @@ class RefreshResult:
         return self.changes.is_empty
 
 
+def looks_like_external_userid(text: str) -> bool:
+    return bool(_EXTERNAL_USERID.match(text))
+
+
 def normalize_external_userid(external_userid: str) -> str:
     """The id as WeCom spells it, or a WeComError saying why it cannot be one."""
     cleaned = (external_userid or "").strip()
-    if not _EXTERNAL_USERID.match(cleaned):
+    if not looks_like_external_userid(cleaned):
         raise WeComError(
-            f"{cleaned[:40]!r} is not a valid external_userid",
-            kind=ErrorKind.PERMANENT,
-            meaning_zh="external_userid 格式不正确",
-            meaning_en="malformed external_userid",
-            hint_zh="external_userid 由字母、数字和 _-@. 组成，例如 wmXXXX，请核对后再试。",
-            hint_en="An external_userid is letters, digits and _-@. only (e.g. wmXXXX); check it.",
+            f"{cleaned[:40]!r} is not a valid external_userid", reason=INVALID_EXTERNAL_USERID, detail=cleaned[:40]
         )
     return cleaned
 
@@ -188,6 +197,7 @@ def refresh_contact(
             contact.last_attempt_at = attempted_at
             contact.last_trigger = trigger
             contact.last_triggered_by = triggered_by
+            contact.last_failure = None
             contact.last_error = ""
             contact.last_errcode = None
             if not created or _insert_parent(contact):
@@ -267,7 +277,7 @@ def _record_unchanged(
     triggered_by: AbstractBaseUser | None,
     checked: CheckedRecorder | None,
 ) -> None:
-    if stored.last_error or stored.last_errcode is not None:
+    if stored.last_failure or stored.last_error or stored.last_errcode is not None:
         # The last try failed: say at once that it works again.
         with one_writer_at_a_time():
             ExternalContact.objects.filter(pk=stored.pk).update(
@@ -275,10 +285,11 @@ def _record_unchanged(
                 last_attempt_at=checked_at,
                 last_trigger=trigger,
                 last_triggered_by=triggered_by,
+                last_failure=None,
                 last_error="",
                 last_errcode=None,
             )
-        stored.last_error, stored.last_errcode = "", None
+        stored.last_failure, stored.last_error, stored.last_errcode = None, "", None
     elif checked is not None:
         checked.add(contact_id=stored.pk, checked_at=checked_at, trigger=trigger, triggered_by=triggered_by)
     else:
@@ -305,14 +316,19 @@ def _record_failure(
     night after night is one entry, and WeCom's "too many calls" (the call is tried
     again later, and says nothing about the parent) none.
     """
-    stored = ExternalContact.objects.filter(external_userid=external_userid).values("pk", "state", "last_error").first()
+    stored = (
+        ExternalContact.objects.filter(external_userid=external_userid)
+        .values("pk", "state", "last_failure", "last_error")
+        .first()
+    )
     if stored is None:
         logger.debug("refresh of unstored %s failed: %s", external_userid, error.describe())
         return
-    description = error.describe()
+    record = error.as_record()
     update: dict[str, Any] = {
         "last_attempt_at": attempted_at,
-        "last_error": description,
+        "last_failure": record,
+        "last_error": "",
         "last_errcode": error.errcode,
     }
     changes = ContactChanges()
@@ -322,7 +338,8 @@ def _record_failure(
         update.update(
             state=ConnectionState.NOT_CONNECTED, state_changed_at=attempted_at, last_changed_at=attempted_at
         )
-    news = error.kind is not ErrorKind.RATE_LIMITED and description != stored["last_error"]
+    # A row written before records (last_error only) takes its next failure as news.
+    news = error.kind is not ErrorKind.RATE_LIMITED and (record != stored["last_failure"] or stored["last_error"])
     with one_writer_at_a_time(), transaction.atomic():
         ExternalContact.objects.filter(pk=stored["pk"]).update(**update)
         if news or not changes.is_empty:
@@ -333,10 +350,10 @@ def _record_failure(
                 triggered_by=triggered_by,
                 raw=None,
                 changes=changes.as_json(),
-                error=description,
+                failure=record,
                 errcode=error.errcode,
             )
-    logger.debug("refresh of %s failed: %s", external_userid, description)
+    logger.debug("refresh of %s failed: %s", external_userid, error.describe())
 
 
 def _insert_parent(contact: ExternalContact) -> bool:

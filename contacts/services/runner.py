@@ -35,10 +35,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -52,7 +54,7 @@ from contacts.services.ratelimit import MAX_WAIT_IN_A_CALL, CallsHeldBack, Share
 from contacts.services.refresh import RefreshResult, refresh_contact
 from contacts.sharedcache import SharedCacheUnavailable
 from contacts.wecom.client import WeComClient, get_client
-from contacts.wecom.errors import RATE_LIMIT_WINDOW_SECONDS, ErrorKind, WeComError
+from contacts.wecom.errors import RATE_LIMIT_WINDOW_SECONDS, STORING_FAILED, ErrorKind, WeComError
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +170,7 @@ class RunSummary:
 def storing_failed(error: Exception, external_userid: str) -> WeComError:
     """A parent's refresh failed on our side (a database error, say): reported like WeCom's errors."""
     return WeComError(
-        f"storing {external_userid} failed: {type(error).__name__}",
-        meaning_zh="保存家长时发生内部错误",
-        meaning_en="internal error while storing the parent",
-        hint_zh="本地数据未改动；详情见服务器日志，请联系系统管理员。",
-        hint_en="Nothing stored was changed; the server log has the details. Tell the system administrator.",
+        f"storing {external_userid} failed: {type(error).__name__}", reason=STORING_FAILED, detail=type(error).__name__
     )
 
 
@@ -399,6 +397,59 @@ class _Run:
         """Called with the lock held, so callbacks never run at the same time."""
         if self._on_outcome is not None:
             self._on_outcome(outcome)
+
+
+T = TypeVar("T")
+
+
+class LimitsOutlasted(Exception):
+    """WeCom kept limiting calls for longer than the policy's patience; `error` is its last answer."""
+
+    def __init__(self, *, error: Limit, limited_for: float, next_try: float) -> None:
+        super().__init__(f"WeCom kept limiting calls for {limited_for:.0f} s")
+        self.error = error
+        self.limited_for = limited_for
+        self.next_try = next_try
+
+
+def call_within_limits(
+    call: Callable[[], T],
+    *,
+    client: WeComClient,
+    policy: RateLimitPolicy,
+    on_pause: Callable[[Pause], None] | None = None,
+) -> T:
+    """`call()`, a series of WeCom calls (the roster's, say), tried again after each of WeCom's limits.
+
+    The same rules as the engine's: everybody sharing the cache pauses, `on_pause` hears until
+    when, and after the policy's patience of limits in a row it raises LimitsOutlasted.
+    """
+    limiter = client.rate_limiter if isinstance(client.rate_limiter, SharedRateLimiter) else None
+    clock = limiter.clock if limiter is not None else time.time
+    sleep = limiter.sleep if limiter is not None else time.sleep
+    limited_since: float | None = None
+    while True:
+        try:
+            return call()
+        except (WeComError, CallsHeldBack) as error:
+            if isinstance(error, WeComError) and not _is_limit(error):
+                raise
+            now = clock()
+            if isinstance(error, CallsHeldBack):
+                next_try = error.until
+            else:
+                pause = policy.busy_pause if error.errcode == ERRCODE_TOO_MANY_CONCURRENT else policy.limit_pause
+                if limiter is not None:
+                    limiter.pause(pause)
+                next_try = now + pause
+            limited_since = now if limited_since is None else limited_since
+            if next_try - limited_since > policy.patience:
+                raise LimitsOutlasted(error=error, limited_for=now - limited_since, next_try=next_try) from error
+            logger.warning("WeCom asked to slow down (%s): waiting %.0f s", error, next_try - now)
+            if on_pause is not None:
+                by_wecom = not isinstance(error, CallsHeldBack) or error.by_wecom
+                on_pause(Pause(until=dt.datetime.fromtimestamp(next_try, tz=dt.UTC), by_wecom=by_wecom))
+            sleep(max(next_try - clock(), 0.0))
 
 
 def _is_limit(error: WeComError) -> bool:

@@ -42,7 +42,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from contacts.sharedcache import SharedCache
 
-from .errors import ErrorKind, WeComError
+from .errors import BAD_API_BASE, NOT_CONFIGURED, ErrorKind, WeComError
 from .parsing import ParsedMember, SignInIdentity, parse_identity, parse_member
 from .redaction import redact
 
@@ -360,15 +360,7 @@ class WeComClient:
         if isinstance(exc, _TRANSIENT_TRANSPORT_ERRORS):
             return WeComError.unreachable(detail, api=api)
         # An invalid URL or scheme: WECOM_API_BASE is wrong, retrying cannot help.
-        return WeComError(
-            f"WeCom could not be called: {detail}",
-            kind=ErrorKind.CONFIGURATION,
-            meaning_zh="无法调用企业微信接口",
-            meaning_en="WeCom could not be called",
-            hint_zh="请检查 WECOM_API_BASE 是否为企业微信接口地址（如 https://qyapi.weixin.qq.com/cgi-bin）。",
-            hint_en="Check that WECOM_API_BASE is the WeCom API address (e.g. https://qyapi.weixin.qq.com/cgi-bin).",
-            api=api,
-        )
+        return WeComError(f"WeCom could not be called: {detail}", reason=BAD_API_BASE, detail=detail, api=api)
 
     @sensitive_variables()
     def _read_answer(self, api: str, response: requests.Response, params: Mapping[str, str]) -> dict[str, Any]:
@@ -477,15 +469,7 @@ class WeComClient:
     def _fetch_token(self) -> tuple[str, int]:
         api = "gettoken"
         if not self._corp_id or not self._secret:
-            raise WeComError(
-                "WECOM_CORP_ID and WECOM_SECRET must both be set",
-                kind=ErrorKind.CONFIGURATION,
-                meaning_zh="未配置企业ID或应用Secret",
-                meaning_en="corp id or app secret not configured",
-                hint_zh="请设置 WECOM_CORP_ID 和 WECOM_SECRET。",
-                hint_en="Set WECOM_CORP_ID and WECOM_SECRET.",
-                api=api,
-            )
+            raise WeComError("WECOM_CORP_ID and WECOM_SECRET must both be set", reason=NOT_CONFIGURED, api=api)
         answer = self._get_with_retries(api, {"corpid": self._corp_id, "corpsecret": self._secret})
         token = answer.get("access_token")
         if not isinstance(token, str) or not token:

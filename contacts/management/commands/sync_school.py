@@ -18,6 +18,7 @@ from contacts.management.progress import (
     shared_cache_unavailable,
 )
 from contacts.models import JobKind, JobStatus, SyncJob
+from contacts.services.job_errors import job_error_text
 from contacts.services.jobs import JobAlreadyActive, run_job_here
 from contacts.services.runner import RateLimitPolicy
 from contacts.sharedcache import SharedCacheUnavailable
@@ -67,10 +68,10 @@ class Command(BaseCommand):
             if printer:
                 printer[0].close()
         if job.status == JobStatus.FAILED and summary is None:
-            raise CommandError(f"Job #{job.pk} failed: {job.error}")
+            raise CommandError(f"Job #{job.pk} failed: {job_error_text(job)}")
         if summary is not None and report_summary(self, summary):
             sys.exit(1)
         if job.status == JobStatus.FAILED:
-            self.stderr.write(self.style.ERROR(f"Job #{job.pk} failed: {job.error}"))
+            self.stderr.write(self.style.ERROR(f"Job #{job.pk} failed: {job_error_text(job)}"))
             sys.exit(1)
         self.stdout.write(f"Job #{job.pk} {job.get_status_display()}.")
