@@ -21,15 +21,17 @@ from tests.admin_factories import (
     MASKED_SEED_PHONES,
     SUBSCRIBER_PHONES,
     TEACHER_PHONES,
+    linked,
     logged_in,
     make_staff,
+    other_parent_answer,
     seed,
     store_parent,
     text_of,
     with_teacher_remark,
 )
 from tests.conftest import API
-from tests.test_roster_sync import CLASS_3_1, FakeRoster, parent
+from tests.test_roster_sync import CLASS_3_1, FakeRoster, departments, parent
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -342,7 +344,7 @@ def test_phones_show_whole_with_the_permission_and_their_sight_is_recorded(reque
 
 
 @pytest.mark.parametrize(
-    ("role", "has_button"), [("superuser", True), ("manager", True), ("viewer", False), ("teacher", False)]
+    ("role", "has_button"), [("superuser", True), ("manager", True), ("viewer", False), ("teacher", True)]
 )
 def test_the_refresh_button_is_offered_only_to_those_who_may_refresh(request, role, has_button, family):
     html = text_of(card_of(role_client(request, role)))
@@ -372,8 +374,35 @@ def test_a_parent_not_stored_yet_is_said_so_and_only_refreshers_may_fetch_them(r
     assert ('action="/chat/parent/refresh/"' in html) is offered
 
 
-def test_a_parent_outside_the_readers_scope_is_said_so_without_data(family):
-    # Nobody without the permission to view parents has any in their scope.
+def test_a_teacher_sees_a_parent_outside_their_families_as_such_without_data(teacher_client, family, wecom):
+    store_parent(wecom, other_parent_answer("woBBBB"))  # 王五, followed by alice alone, no child in rocky's class
+
+    response = card_of(teacher_client, "woBBBB")
+
+    html = text_of(response)
+    assert response.status_code == 200
+    assert "不在您的范围内" in html
+    for data in ("王五", "王小红-妈妈", "alice", "王老师", "三年级", "138****", "13800000000", "在管理后台打开"):
+        assert data not in html
+    assert 'action="/chat/parent/refresh/"' not in html
+    english = text_of(teacher_client.get(CARD, {"external_userid": "woBBBB"}, headers={"accept-language": "en"}))
+    assert "outside your families" in english
+
+
+def test_a_teacher_sees_the_parents_of_the_class_they_teach(db, wecom):
+    store_parent(wecom, other_parent_answer("woBBBB"))
+    roster = FakeRoster(departments=departments(class_admins=("wendy",)))
+    roster.parents[CLASS_3_1] = [parent("p-wang", ("s-hong", "王小红", "妈妈"), external_userid="woBBBB")]
+    roster.install(wecom)
+    sync_roster(client=get_client())
+    wendy = logged_in(linked(make_staff("wendy", groups=["教师"]), "wendy"))
+
+    html = text_of(card_of(wendy, "woBBBB"))
+
+    assert "王五" in html and "王小红" in html
+
+
+def test_nobody_without_a_role_has_a_parent_in_their_scope(family):
     card = parent_card(user=make_staff("clerk"), external_userid="woAAAA")
 
     assert card.state is CardState.OUT_OF_SCOPE
@@ -434,15 +463,48 @@ def test_a_manager_fetches_a_parent_not_stored_yet(manager_client, family, wecom
     assert AuditEntry.objects.get(action=AuditAction.LOOKUP).external_userid == "wmNEWPARENT"
 
 
-@pytest.mark.parametrize("role", ["viewer", "teacher"])
-def test_roles_that_may_not_refresh_are_refused_and_wecom_is_not_asked(request, role, family, wecom):
+def test_the_office_may_not_refresh_and_wecom_is_not_asked(viewer_client, family, wecom):
     calls_before = wecom.contact_calls()
 
-    response = role_client(request, role).post(REFRESH, {"external_userid": "woAAAA"})
+    response = viewer_client.post(REFRESH, {"external_userid": "woAAAA"})
 
     assert response.status_code == 403
     assert "学校管理员" in text_of(response)
     assert wecom.contact_calls() == calls_before
+
+
+def test_a_teacher_refreshes_their_own_parent(teacher_client, family, wecom):
+    wecom.answers(with_teacher_remark(seed(), "rocky", "李主任"))
+
+    html = text_of(teacher_client.post(REFRESH, {"external_userid": "woAAAA"}))
+
+    assert "已从企业微信刷新" in html and "李主任" in html
+    assert "10000000003" not in html  # still masked
+    assert AuditEntry.objects.get(action=AuditAction.REFRESH).username == "teacher"
+
+
+def test_a_teacher_may_not_refresh_a_parent_outside_their_families(teacher_client, family, wecom):
+    store_parent(wecom, other_parent_answer("woBBBB"))
+    calls_before = wecom.contact_calls()
+
+    response = teacher_client.post(REFRESH, {"external_userid": "woBBBB"})
+
+    assert response.status_code == 403
+    assert "不在您的范围内" in text_of(response) and "王五" not in text_of(response)
+    assert wecom.contact_calls() == calls_before
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["viewer", "teacher"])
+def test_only_staff_who_see_every_parent_and_may_look_up_fetch_a_new_one(request, role, family, wecom):
+    calls_before = wecom.contact_calls()
+
+    response = role_client(request, role).post(REFRESH, {"external_userid": "wmNEWPARENT"})
+
+    assert response.status_code == 403
+    assert "学校管理员" in text_of(response)
+    assert wecom.contact_calls() == calls_before
+    assert not ExternalContact.objects.filter(external_userid="wmNEWPARENT").exists()
 
 
 def test_refresh_needs_a_post_with_the_csrf_token(manager, family, wecom):

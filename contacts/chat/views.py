@@ -12,7 +12,6 @@ signed in is sent through WeCom's sign-in, which inside the WeCom app needs no s
 
 from __future__ import annotations
 
-import re
 from functools import wraps
 
 from django.conf import settings
@@ -25,25 +24,25 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from contacts.admin.permissions import REFRESH_PERMISSION
+from contacts.admin.permissions import can_look_up, can_refresh
 from contacts.chat.selectors import CardState, ParentCard, parent_card
 from contacts.models import AuditAction
-from contacts.scope import VIEW_PERMISSION
 from contacts.selectors import member_names
 from contacts.services.audit import record_audit, refresh_contact_for_staff
 from contacts.services.jssdk import NotThisSitesPage, SignatureKind, sign_page
 from contacts.services.ratelimit import MAX_WAIT_IN_A_CALL, CallsHeldBack
+from contacts.services.refresh import looks_like_external_userid
 from contacts.sharedcache import SharedCacheUnavailable
 from contacts.wecom.client import get_client
 from contacts.wecom.errors import WeComError
 from contacts.wecom.sign_in import sign_in_configured
 
-# What WeCom calls an external_userid: letters, digits, - and _, at most 128 (the stored field's size).
-EXTERNAL_USERID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+VIEW_PERMISSION = "contacts.view_externalcontact"
 
 SIGNED_OUT = _("登录已过期，请重新打开本页。")
 NOT_ALLOWED = _("你的账号没有查看家长的权限。如需使用，请联系学校管理员。")
-REFRESH_NOT_ALLOWED = _("从企业微信刷新家长需要“学校管理员”组的权限。")
+REFRESH_NOT_ALLOWED = _("从企业微信刷新家长需要“学校管理员”组的权限；“教师”组可以刷新自己的家长。")
+LOOKUP_NOT_ALLOWED = _("按 external_userid 查找家长需要“学校管理员”组的权限。")
 BAD_PARENT_ID = _("企业微信给出的家长编号无效。请关闭本页后从聊天工具栏重新打开。")
 
 
@@ -124,7 +123,7 @@ def jssdk_signature(request: HttpRequest) -> JsonResponse:
     except NotThisSitesPage:
         return JsonResponse({"error": gettext("只能为本系统的页面签名。")}, status=400)
     except WeComError as error:
-        return JsonResponse({"error": error.describe(language=language)}, status=502)
+        return JsonResponse({"error": error.for_reader()}, status=502)
     except (CallsHeldBack, SharedCacheUnavailable) as error:
         return JsonResponse({"error": error.describe(language=language)}, status=503)
     return JsonResponse(signature.as_json())
@@ -145,7 +144,7 @@ def for_one_parent(view):
             return _notice_fragment(request, NOT_ALLOWED, status=403)
         data = request.POST if request.method == "POST" else request.GET
         external_userid = data.get("external_userid", "").strip()
-        if not EXTERNAL_USERID.fullmatch(external_userid):
+        if not looks_like_external_userid(external_userid):
             return _notice_fragment(request, BAD_PARENT_ID, status=400)
         return view(request, external_userid=external_userid)
 
@@ -164,12 +163,15 @@ def parent_card_fragment(request: HttpRequest, *, external_userid: str) -> HttpR
 @require_POST
 @for_one_parent
 def refresh_parent(request: HttpRequest, *, external_userid: str) -> HttpResponse:
-    """Ask WeCom for the parent again (or for the first time), then answer the card with what happened."""
-    if not request.user.has_perm(REFRESH_PERMISSION):
-        return _notice_fragment(request, REFRESH_NOT_ALLOWED, status=403)
+    """Ask WeCom for a parent of the reader's again, or for a parent not stored yet (a look-up, for staff
+    who see every parent), then answer the card with what happened."""
     card = parent_card(user=request.user, external_userid=external_userid)
     if card.state is CardState.OUT_OF_SCOPE:
         return _card_fragment(request, card, status=403)
+    if card.shown and not can_refresh(request):
+        return _notice_fragment(request, REFRESH_NOT_ALLOWED, status=403)
+    if not card.shown and not can_look_up(request):
+        return _notice_fragment(request, LOOKUP_NOT_ALLOWED, status=403)
 
     language = get_language()
     action = AuditAction.REFRESH if card.shown else AuditAction.LOOKUP
@@ -207,7 +209,8 @@ def _card_fragment(
         "card": card,
         "outcome": outcome,
         "failed": failed,
-        "may_refresh": request.user.has_perm(REFRESH_PERMISSION),
+        "may_refresh": can_refresh(request),
+        "may_look_up": can_look_up(request),
         "admin_url": reverse("admin:contacts_externalcontact_change", args=[card.contact.pk]) if card.contact else "",
     }
     return TemplateResponse(request, "chat/card.html", context, status=status)
@@ -224,7 +227,7 @@ def _problem_page(request: HttpRequest, *, title, advice, status: int) -> HttpRe
 def _refresh_failure(error: WeComError, *, stored: bool) -> str:
     if error.errcode == 40096:
         return gettext("企业微信中没有这位家长（external_userid 无效）。")
-    text = gettext("刷新失败：%(error)s") % {"error": error.describe(language=get_language())}
+    text = gettext("刷新失败：%(error)s") % {"error": error.for_reader()}
     if error.not_connected and stored:
         return text + " " + gettext("已标记为“已无联系”，本地数据已保留。")
     return text + " " + gettext("本地数据未改动。")
