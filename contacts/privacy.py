@@ -79,6 +79,13 @@ def show_phones(phones: Iterable[str] | None, *, reveal: bool) -> str:
     return ", ".join(str(p) if reveal else mask_phone(p) for p in phones)
 
 
+def shown_text(text: str | None, *, reveal: bool) -> str | None:
+    """A text as a reader sees it: whole when `reveal` (they may see phones), else with its phones masked."""
+    if not text or reveal:
+        return text
+    return mask_phones_in_text(text)
+
+
 def has_digits(text: str) -> bool:
     return _ANY_DIGIT.search(text) is not None
 
@@ -103,13 +110,6 @@ def mask_phones_in_text(text: str) -> str:
     if not text or not has_digits(text):
         return text
     return _RUN.sub(_mask_run, text)
-
-
-def shown_text(text: str | None, *, reveal: bool) -> str | None:
-    """The text as a reader sees it: whole with the phone permission, else its phones masked."""
-    if not text or reveal:
-        return text
-    return mask_phones_in_text(text)
 
 
 def mask_phones_in_data(value: Any) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -63,6 +63,29 @@ def with_teacher_count(contacts: QuerySet[ExternalContact]) -> QuerySet[External
         .values("n")
     )
     return contacts.annotate(teacher_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
+
+
+def follow_users_in_order(follow_users: QuerySet[FollowUser]) -> QuerySet[FollowUser]:
+    """A parent's teachers as pages list them: current ones first, then by when they added the parent.
+
+    Each comes with `teacher_name` (from the roster, None while unknown) and their tags.
+    """
+    return (
+        follow_users.prefetch_related("tags")
+        .annotate(teacher_name=Subquery(StaffMember.objects.filter(userid=OuterRef("userid")).values("name")[:1]))
+        .annotate(has_ended=Case(When(ended_at__isnull=True, then=Value(0)), default=Value(1)))
+        .order_by("has_ended", "createtime", "userid")
+    )
+
+
+def children_of(*, external_userid: str) -> QuerySet[Guardianship]:
+    """A parent's children on the school roster, with their class; those still on it first (one query)."""
+    return (
+        Guardianship.objects.filter(guardian__external_userid=external_userid)
+        .select_related("student__department")
+        .annotate(has_left=Case(When(gone_at__isnull=True, then=Value(0)), default=Value(1)))
+        .order_by("has_left", "student__name", "student__student_userid")
+    )
 
 
 def text_contains(field: str, term: str, *, may_search_phones: bool) -> Q:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("wecom/callback/", wecom_callback, name="wecom_callback"),
     path("signin/wecom/", wecom_sign_in, name="wecom_sign_in"),
     path("signin/wecom/callback/", wecom_sign_in_callback, name="wecom_sign_in_callback"),
+    path("chat/", include("contacts.chat.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -17,7 +17,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -55,14 +54,19 @@ from contacts.models import (
     ExternalContact,
     ExternalProfileAttribute,
     FollowUser,
-    Guardianship,
     RefreshTrigger,
-    StaffMember,
     member_label,
 )
 from contacts.privacy import mask_phones_in_data, show_phones
 from contacts.scope import visible_contacts
-from contacts.selectors import current_children, member_names, search_contacts, with_teacher_count
+from contacts.selectors import (
+    children_of,
+    current_children,
+    follow_users_in_order,
+    member_names,
+    search_contacts,
+    with_teacher_count,
+)
 from contacts.services.audit import record_audit, refresh_contact_for_staff, refresh_result
 from contacts.services.changes import ContactChanges, record_lines
 from contacts.services.ratelimit import CallsHeldBack, clock_time
@@ -148,15 +152,7 @@ class FollowUserInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("tags")
-            .annotate(reveal_phones=reveal_phones_flag(request))
-            .annotate(teacher_name=Subquery(StaffMember.objects.filter(userid=OuterRef("userid")).values("name")[:1]))
-            .annotate(has_ended=Case(When(ended_at__isnull=True, then=Value(0)), default=Value(1)))
-            .order_by("has_ended", "createtime", "userid")
-        )
+        return follow_users_in_order(super().get_queryset(request)).annotate(reveal_phones=reveal_phones_flag(request))
 
     @admin.display(description=_("老师"))
     def teacher_display(self, follow_user: FollowUser) -> str:
@@ -448,12 +444,7 @@ class ExternalContactAdmin(
 
     def _children(self, contact: ExternalContact, *, reveal_phones: bool) -> list[dict]:
         """The parent's children on the school roster, current ones first; one query."""
-        links = (
-            Guardianship.objects.filter(guardian__external_userid=contact.external_userid)
-            .select_related("student__department")
-            .annotate(has_left=Case(When(gone_at__isnull=True, then=Value(0)), default=Value(1)))
-            .order_by("has_left", "student__name", "student__student_userid")
-        )
+        links = children_of(external_userid=contact.external_userid)
         return [
             {
                 "name": shown_text(str(link.student), reveal=reveal_phones),

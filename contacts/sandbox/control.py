@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .faults import parse_fault, parse_kind
+from .jssdk import KINDS
 from .replies import Reply, json_reply, ok_reply
 from .school import NotFound
 
@@ -50,6 +51,8 @@ def answer(sandbox: SandboxServer, method: str, path: str, body: bytes) -> Reply
             return _edit_follow_user(sandbox, parts[1], parts[3], _json_object(body))
         if parts == ["callbacks", "send"] and method == "POST":
             return _send_callback(sandbox, _json_object(body))
+        if parts == ["jssdk", "verify"] and method == "POST":
+            return _verify_jssdk_signature(sandbox, _json_object(body))
     except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
         return _problem(400, str(error))
     return _problem(404, f"no control endpoint {method} {path}")
@@ -130,3 +133,18 @@ def _send_callback(sandbox: SandboxServer, data: dict[str, Any]) -> Reply:
     except OSError as error:
         return _problem(502, f"the app could not be reached: {type(error).__name__}")
     return ok_reply(**delivery.as_json())
+
+
+_SIGNATURE_FIELDS = ("kind", "url", "noncestr", "timestamp", "signature")
+
+
+def _verify_jssdk_signature(sandbox: SandboxServer, data: dict[str, Any]) -> Reply:
+    # The timestamp may come as a number, as pages send it to the JS-SDK.
+    if isinstance(data.get("timestamp"), int) and not isinstance(data.get("timestamp"), bool):
+        data["timestamp"] = str(data["timestamp"])
+    if not all(isinstance(data.get(name), str) for name in _SIGNATURE_FIELDS):
+        raise ValueError(f"{', '.join(_SIGNATURE_FIELDS)} are required strings")
+    if data["kind"] not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    fields = {name: data[name] for name in _SIGNATURE_FIELDS}
+    return ok_reply(valid=sandbox.jssdk_signature_is_valid(**fields))

@@ -13,6 +13,9 @@ WeCom APIs (all GET, under /cgi-bin/, answers `application/json; charset=utf-8`)
 - `user/get?userid=`: a staff member's name and status; 41009 missing, 60111 unknown.
 - `auth/getuserinfo?code=`: who a sign-in code belongs to: `userid` for a member, `openid` and
   `external_userid` for someone who is not; 40029 for an unknown, used or expired code.
+- `get_jsapi_ticket`: the school's JS-SDK ticket (wx.config); `ticket/get?type=agent_config`: the
+  app's (wx.agentConfig); each `{ticket, expires_in: 7200}`, the same ticket while it is valid;
+  40058 for another `type`. Like every API they need a valid access token (41001, 40014, 42001).
 
 Staff sign-in (see `signin.py`), HTML pages a browser is sent to:
 
@@ -41,6 +44,9 @@ out; errors are HTTP 4xx with `{"errcode": <HTTP status>, "errmsg": ...}`):
   adds per-id faults and/or sets the random rate (and which kinds it draws).
 - `DELETE /sandbox/faults`: no faults at all.
 - `POST /sandbox/expire-tokens`: every issued token answers 42001 from now on.
+- `POST /sandbox/jssdk/verify` with `{"kind": "jsapi" or "agent_config", "url", "noncestr", "timestamp",
+  "signature"}`: `{"valid": bool}`, whether the signature a page gave ww.register is right for a valid
+  ticket of that kind (what WeCom's client checks before a JS-SDK call).
 - `POST /sandbox/contacts/<external_userid>/follow_users/<userid>` with
   `{"remark": ..., "description": ...}`: a teacher edits a parent's remark "in WeCom";
   answers `{"follow_user": {...}, "callback": ...}`; with a callback URL configured, the app also
@@ -76,6 +82,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import control
 from .callbacks import CallbackSender, Delivery, event_xml
 from .faults import DEFAULT_RATE_KINDS, Fault, FaultKind, FaultPlan
+from .jssdk import AGENT_CONFIG, JSAPI, Tickets
 from .replies import HTML_200, HTML_502, HTML_TYPE, Reply, error_reply, json_reply, ok_reply
 from .school import School
 from .signin import CHOOSE_PATH, CODE_TTL, LOGIN_PATH, OAUTH_PATH, CodeStore, SignInPages, getuserinfo
@@ -299,6 +306,7 @@ class SandboxServer:
         self.slow_seconds = slow_seconds
         self.log_requests = log_requests
         self._tokens = TokenStore(token_ttl)
+        self._tickets = Tickets()
         self._faults = FaultPlan(
             seed=school.seed,
             rate=fault_rate,
@@ -327,6 +335,8 @@ class SandboxServer:
             "school/user/get": self._school_user_get,
             "user/get": self._user_get,
             "auth/getuserinfo": self._getuserinfo,
+            "get_jsapi_ticket": self._jsapi_ticket,
+            "ticket/get": self._ticket_get,
         }
         self._httpd = _HTTPServer((host, port), self)  # bound now, so .port is known before start()
 
@@ -431,6 +441,13 @@ class SandboxServer:
     def expire_tokens(self) -> int:
         """Every issued token answers 42001 from now on; returns how many were still valid."""
         return self._tokens.expire_all()
+
+    def jssdk_signature_is_valid(self, *, kind: str, url: str, noncestr: str, timestamp: str, signature: str) -> bool:
+        """Whether a page's signature (kind "jsapi" for wx.config, "agent_config" for wx.agentConfig) is right
+        for a valid ticket of that kind, as WeCom's client checks it."""
+        return self._tickets.signature_is_valid(
+            kind, url=url, noncestr=noncestr, timestamp=timestamp, signature=signature
+        )
 
     # ----- the WeCom APIs -----------------------------------------------------------
 
@@ -540,6 +557,16 @@ class SandboxServer:
             return error_reply(41009)
         member = self.school.member(userid)
         return error_reply(60111) if member is None else ok_reply(**member)
+
+    def _jsapi_ticket(self, params: dict[str, str]) -> Reply:
+        ticket, expires_in = self._tickets.issue(JSAPI)
+        return ok_reply(ticket=ticket, expires_in=expires_in)
+
+    def _ticket_get(self, params: dict[str, str]) -> Reply:
+        if params.get("type") != AGENT_CONFIG:
+            return error_reply(40058)
+        ticket, expires_in = self._tickets.issue(AGENT_CONFIG)
+        return ok_reply(ticket=ticket, expires_in=expires_in)
 
     def _getuserinfo(self, params: dict[str, str]) -> Reply:
         identity = getuserinfo(self._codes, params)

@@ -1,4 +1,4 @@
-"""Access tokens as gettoken hands them out (doc 91039).
+"""Access tokens as gettoken hands them out (doc 91039); the JS-SDK's tickets follow the same rules.
 
 One token is valid at a time: a repeated gettoken within its validity returns the same
 token with the seconds left. Every token ever issued is remembered (up to a bound), so that
@@ -47,6 +47,12 @@ class TokenStore:
             if expiry is None:
                 return INVALID
             return OK if expiry > self._clock() else EXPIRED
+
+    def valid_tokens(self) -> list[str]:
+        """Every token issued that has not expired yet."""
+        with self._lock:
+            now = self._clock()
+            return [token for token, expiry in self._expiry.items() if expiry > now]
 
     def expire_all(self) -> int:
         """Every issued token answers 42001 from now on; returns how many were still valid."""

@@ -4,6 +4,8 @@ What it takes care of, so that callers need not:
 
 - the access token: fetched with gettoken, kept in the Django cache (shared by all
   processes) and refreshed by one caller at a time, because WeCom rate-limits gettoken;
+  the JS-SDK's two tickets (get_jsapi_ticket, ticket/get?type=agent_config) the same way,
+  since their own limits are lower still;
 - a rejected token (errcode 40014 or 42001): dropped, replaced, and the call tried once more;
 - transient failures (errcode -1, 6000, 45033, timeouts, refused connections, HTTP 5xx,
   unreadable answers): at most three tries in all, with exponential backoff and jitter;
@@ -27,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -94,6 +97,28 @@ class RateLimiter(Protocol):
     def acquire(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Credential:
+    """Something WeCom hands out for a while, kept in the shared cache for every process: the
+    access token, a JS-SDK ticket. Each has its own key, lock and remembered failure."""
+
+    what: str  # for logs and errors: "access token"
+    api: str  # the API that hands it out
+    key: str
+    lock_key: str
+    failure_key: str
+
+    @classmethod
+    def of(cls, kind: str, *, what: str, api: str, app: str) -> _Credential:
+        return cls(
+            what=what,
+            api=api,
+            key=f"wecom:{kind}:{app}",
+            lock_key=f"wecom:{kind}-lock:{app}",
+            failure_key=f"wecom:{kind}-failure:{app}",
+        )
+
+
 class WeComClient:
     """Calls the WeCom API for one app (one corp id and secret).
 
@@ -137,9 +162,11 @@ class WeComClient:
         # The cache keys name the app by its corp id and a hash of its secret (every app
         # has its own secret and token); the secret itself never goes into a key.
         app = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
-        self._token_key = f"wecom:token:{app}"
-        self._lock_key = f"wecom:token-lock:{app}"
-        self._failure_key = f"wecom:token-failure:{app}"
+        self._token = _Credential.of("token", what="access token", api="gettoken", app=app)
+        # The corp's ticket (wx.config) and the app's (wx.agentConfig). The corp's is fetched
+        # with this app's token, so it is kept per app too.
+        self._jsapi_ticket = _Credential.of("jsapi-ticket", what="jsapi ticket", api="get_jsapi_ticket", app=app)
+        self._agent_ticket = _Credential.of("agent-ticket", what="agent config ticket", api="ticket/get", app=app)
 
         # The lock must outlive the slowest refresh (every try timing out, plus the
         # backoff), or a second caller would start one while the first still runs.
@@ -147,6 +174,10 @@ class WeComClient:
         slowest_try = sum(self._timeouts)
         self.lock_timeout = math.ceil(MAX_TRIES * slowest_try + (MAX_TRIES - 1) * BACKOFF_MAX) + 1
         self.token_wait = self.lock_timeout + 5.0
+        # A ticket's fetch may first wait for the access token, then call twice (a token
+        # rejected on the way is replaced and the call tried once more).
+        self.ticket_lock_timeout = math.ceil(self.token_wait + 2 * self.lock_timeout)
+        self.ticket_wait = self.ticket_lock_timeout + 5.0
 
     @classmethod
     def from_settings(cls, *, max_wait: float | None = None) -> WeComClient:
@@ -248,6 +279,31 @@ class WeComClient:
         """
         return parse_identity(self._call("auth/getuserinfo", {"code": code}))
 
+    @sensitive_variables()
+    def get_jsapi_ticket(self) -> str:
+        """The corp's jsapi_ticket, for signing a page's wx.config (get_jsapi_ticket, doc 90506).
+
+        Kept in the shared cache for its lifetime (7200 s) less a margin, fetched by one
+        caller at a time: WeCom allows 400 fetches an hour for a school, 100 for one app.
+        """
+        return self._cached(
+            self._jsapi_ticket,
+            lambda: self._fetch_ticket("get_jsapi_ticket", {}),
+            lock_timeout=self.ticket_lock_timeout,
+            wait=self.ticket_wait,
+        )
+
+    @sensitive_variables()
+    def get_agent_config_ticket(self) -> str:
+        """The app's ticket, for signing a page's wx.agentConfig (ticket/get?type=agent_config, doc 90506);
+        cached like get_jsapi_ticket."""
+        return self._cached(
+            self._agent_ticket,
+            lambda: self._fetch_ticket("ticket/get", {"type": "agent_config"}),
+            lock_timeout=self.ticket_lock_timeout,
+            wait=self.ticket_wait,
+        )
+
     # -- calls with the access token ---------------------------------------------------
 
     @sensitive_variables()
@@ -348,57 +404,66 @@ class WeComClient:
                 text = text.replace(value, "***").replace(quote(value, safe=""), "***")
         return text
 
-    # -- the access token -------------------------------------------------------------
+    # -- the access token and the tickets: cached, one refresh at a time -----------------
 
     @sensitive_variables()
     def _access_token(self) -> str:
-        token = self._cache.get(self._token_key)
-        if token:
-            return token
-        return self._refresh_token()
+        return self._cached(self._token, self._fetch_token, lock_timeout=self.lock_timeout, wait=self.token_wait)
 
     @sensitive_variables()
-    def _refresh_token(self) -> str:
-        """Fetch a token, one caller at a time across threads and processes.
+    def _cached(
+        self, credential: _Credential, fetch: Callable[[], tuple[str, int]], *, lock_timeout: int, wait: float
+    ) -> str:
+        value = self._cache.get(credential.key)
+        if value:
+            return value
+        return self._refresh(credential, fetch, lock_timeout=lock_timeout, wait=wait)
+
+    @sensitive_variables()
+    def _refresh(
+        self, credential: _Credential, fetch: Callable[[], tuple[str, int]], *, lock_timeout: int, wait: float
+    ) -> str:
+        """Fetch a credential, one caller at a time across threads and processes.
 
         The caller that adds the lock key fetches; the others poll the cache until the
-        token appears. The lock expires by itself, so if its holder dies one waiter takes
+        value appears. The lock expires by itself, so if its holder dies one waiter takes
         it over. If the holder fails, the waiters raise its error rather than each
-        calling gettoken again.
+        calling WeCom again.
         """
         owner = uuid.uuid4().hex
         waiting_since = time.time()
-        deadline = time.monotonic() + self.token_wait
+        deadline = time.monotonic() + wait
         while True:
-            if self._cache.add(self._lock_key, owner, timeout=self.lock_timeout):
+            if self._cache.add(credential.lock_key, owner, timeout=lock_timeout):
                 try:
-                    # Another caller may have stored a token between our get and add.
-                    return self._cache.get(self._token_key) or self._fetch_and_store_token()
+                    # Another caller may have stored one between our get and add.
+                    return self._cache.get(credential.key) or self._fetch_and_store(credential, fetch)
                 finally:
-                    self._release_lock(owner)
+                    self._release_lock(credential, owner)
             time.sleep(LOCK_POLL_INTERVAL)
-            token = self._cache.get(self._token_key)
-            if token:
-                return token
-            failure = self._failure_since(waiting_since)
+            value = self._cache.get(credential.key)
+            if value:
+                return value
+            failure = self._failure_since(credential, waiting_since)
             if failure is not None:
                 raise failure
             if time.monotonic() >= deadline:
                 raise WeComError.unreachable(
-                    "gettoken: gave up waiting for another process to fetch the access token", api="gettoken"
+                    f"{credential.api}: gave up waiting for another process to fetch the {credential.what}",
+                    api=credential.api,
                 )
 
     @sensitive_variables()
-    def _fetch_and_store_token(self) -> str:
+    def _fetch_and_store(self, credential: _Credential, fetch: Callable[[], tuple[str, int]]) -> str:
         try:
-            token, expires_in = self._fetch_token()
+            value, expires_in = fetch()
         except WeComError as error:
-            self._cache.set(self._failure_key, (time.time(), error), timeout=REFRESH_FAILURE_MEMORY)
+            self._cache.set(credential.failure_key, (time.time(), error), timeout=REFRESH_FAILURE_MEMORY)
             raise
         lifetime = _token_lifetime(expires_in)
-        self._cache.set(self._token_key, token, timeout=lifetime)
-        logger.info("WeCom gettoken: new access token, kept for %s s", lifetime)
-        return token
+        self._cache.set(credential.key, value, timeout=lifetime)
+        logger.info("WeCom %s: new %s, kept for %s s", credential.api, credential.what, lifetime)
+        return value
 
     @sensitive_variables()
     def _fetch_token(self) -> tuple[str, int]:
@@ -412,19 +477,27 @@ class WeComClient:
         return token, _expires_in(answer.get("expires_in"))
 
     @sensitive_variables()
+    def _fetch_ticket(self, api: str, params: Mapping[str, str]) -> tuple[str, int]:
+        answer = self._call(api, params)
+        ticket = answer.get("ticket")
+        if not isinstance(ticket, str) or not ticket:
+            raise WeComError.malformed(f"{api}: errcode 0 but no ticket", api=api)
+        return ticket, _expires_in(answer.get("expires_in"))
+
+    @sensitive_variables()
     def _forget_token(self, failed_token: str) -> None:
         """Drop the cached token, unless another caller has already replaced it."""
         # Not atomic: at worst a fresh token is dropped and fetched once more.
-        if self._cache.get(self._token_key) == failed_token:
-            self._cache.delete(self._token_key)
+        if self._cache.get(self._token.key) == failed_token:
+            self._cache.delete(self._token.key)
 
-    def _release_lock(self, owner: str) -> None:
+    def _release_lock(self, credential: _Credential, owner: str) -> None:
         # Only our own lock: if ours expired, another caller may hold the key now.
-        if self._cache.get(self._lock_key) == owner:
-            self._cache.delete(self._lock_key)
+        if self._cache.get(credential.lock_key) == owner:
+            self._cache.delete(credential.lock_key)
 
-    def _failure_since(self, since: float) -> WeComError | None:
-        entry = self._cache.get(self._failure_key)
+    def _failure_since(self, credential: _Credential, since: float) -> WeComError | None:
+        entry = self._cache.get(credential.failure_key)
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] >= since and isinstance(entry[1], WeComError):
             return entry[1]
         return None
