@@ -18,7 +18,7 @@ from contacts.models.parents import (
     RefreshTrigger,
     TagType,
 )
-from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, Student
+from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, SchoolClass, Student
 from contacts.models.staff import (
     TEACHING_TYPES,
     DepartmentAdmin,
@@ -59,6 +59,7 @@ __all__ = [
     "MemberStatus",
     "PauseReason",
     "RefreshTrigger",
+    "SchoolClass",
     "StaffMember",
     "Student",
     "SyncJob",
