@@ -210,3 +210,9 @@ def test_the_class_page_costs_the_same_queries_for_2_or_12_students(viewer_clien
 
     assert len(students_on(response)) == 12
     assert len(large) == len(small)
+
+
+def test_the_class_page_speaks_english_to_an_english_reader(viewer_client, classes):
+    html = text_of(viewer_client.get(class_url(CLASS_3_1), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Not yet on WeCom" in html and "2 students, 3 parents." in html
