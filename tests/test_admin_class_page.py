@@ -215,4 +215,4 @@ def test_the_class_page_costs_the_same_queries_for_2_or_12_students(viewer_clien
 def test_the_class_page_speaks_english_to_an_english_reader(viewer_client, classes):
     html = text_of(viewer_client.get(class_url(CLASS_3_1), HTTP_ACCEPT_LANGUAGE="en"))
 
-    assert "Not yet on WeCom" in html and "2 students, 3 parents." in html
+    assert "Not yet on WeCom" in html and "Students: 2; parents: 3." in html
