@@ -4,11 +4,8 @@ desktop (1366 px), without sideways scrolling; the simulated school's roster, pa
 import pytest
 from selenium.webdriver.common.by import By
 
-from contacts.models import RefreshTrigger
-from contacts.services.roster import sync_roster
-from contacts.services.runner import RateLimitPolicy, refresh_concurrently
-from contacts.wecom.client import get_client
-from tests.browser import DESKTOP, PHONE, save_screens, show_as, start_chromium
+from tests.browser import DESKTOP, PHONE, save_screens, show_as
+from tests.test_browser_phone import browser, school, scrolls_sideways, sign_in_with_wecom  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,42 +13,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TEACHER, CLASS_NAME = "rocky", "三年级1班"
 
 
-@pytest.fixture
-def school(sandbox):
-    synced = sync_roster(client=get_client())
-    refresh_concurrently(
-        external_userids=synced.external_userids,
-        trigger=RefreshTrigger.COMMAND,
-        policy=RateLimitPolicy.for_command(),
-    )
-    return sandbox.school
-
-
-@pytest.fixture
-def browser():
-    chromium = start_chromium()
-    yield chromium
-    chromium.quit()
-
-
-def sign_in_with_wecom(browser, live_server, userid: str) -> None:
-    browser.get(f"{live_server.url}/admin/contacts/schoolclass/")
-    browser.find_element(By.CSS_SELECTOR, "a.wecom-sign-in-button").click()
-    browser.find_element(By.CSS_SELECTOR, f'button[value="{userid}"]').click()
-    assert browser.find_element(By.ID, "changelist").is_displayed()
-
-
-def scrolls_sideways(browser) -> bool:
-    return browser.execute_script(
-        "return [document.documentElement, document.querySelector('#changelist .results')]"
-        ".some(box => box && box.scrollWidth > box.clientWidth)"
-    )
-
-
 @pytest.mark.parametrize(("size", "phone", "name"), [(PHONE, True, "class-page"), (DESKTOP, False, None)])
-def test_a_head_teacher_reads_their_class_without_sideways_scrolling(browser, live_server, school, size, phone, name):
+def test_a_head_teacher_reads_their_class_without_sideways_scrolling(browser, live_server, school, size, phone, name):  # noqa: F811
     show_as(browser, size, phone=phone)
     sign_in_with_wecom(browser, live_server, TEACHER)
+    browser.get(f"{live_server.url}/admin/contacts/schoolclass/")
     classes = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody th a")]
     assert CLASS_NAME in classes  # and the classes of the siblings of his families' children
     assert not scrolls_sideways(browser)
