@@ -27,6 +27,7 @@ from contacts.models import (
     FollowUserTag,
     Guardianship,
     StaffMember,
+    Student,
 )
 from contacts.selectors import classes_taught
 
@@ -104,6 +105,25 @@ def visible_classes(*, user: Account) -> QuerySet[Department]:
     )
     return classes.filter(
         Q(pk__in=classes_taught(userid=userid).values("pk")) | Q(pk__in=families.values("student__department"))
+    )
+
+
+def visible_students(*, user: Account, students: QuerySet[Student] | None = None) -> QuerySet[Student]:
+    """The students among `students` (every one by default) `user` may see, with all their guardians,
+    connected to WeCom or not: for a teacher, the students of the classes they teach and the children
+    of their families."""
+    if students is None:
+        students = Student.objects.all()
+    if sees_all_parents(user=user):
+        return students
+    userid = linked_userid(user=user)
+    if userid is None:
+        return students.none()
+    families = Guardianship.objects.filter(
+        gone_at__isnull=True, guardian__external_userid__in=visible_contacts(user=user).values("external_userid")
+    )
+    return students.filter(
+        Q(department__in=classes_taught(userid=userid).values("pk")) | Q(pk__in=families.values("student"))
     )
 
 

@@ -32,6 +32,7 @@ TEACHER_READ = [
     "view_externalprofileattribute",
     "view_contactsnapshot",
     "view_department",
+    "view_schoolclass",
     "view_student",
     "view_guardianship",
     "view_staffmember",

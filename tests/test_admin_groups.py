@@ -44,6 +44,7 @@ TEACHER_READS = {
     "view_externalprofileattribute",
     "view_contactsnapshot",
     "view_department",
+    "view_schoolclass",
     "view_student",
     "view_guardianship",
     "view_staffmember",

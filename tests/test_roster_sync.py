@@ -46,6 +46,8 @@ def parent(parent_userid: str, *children: tuple[str, str, str], external_userid:
     entry: dict = {"parent_userid": parent_userid, "mobile": "13800000000", "is_subscribe": 0}
     if external_userid:
         entry.update(is_subscribe=1, external_userid=external_userid)
+    else:
+        entry["external_userid"] = None
     entry["children"] = [{"student_userid": s, "name": n, "relation": r} for s, n, r in children]
     return entry
 
@@ -69,11 +71,16 @@ def departments(*, class_admins: tuple[str, ...] = ()) -> list[dict]:
 
 @dataclass
 class FakeRoster:
-    """What school/department/list, school/user/list_parent, externalcontact/list and user/get answer;
-    tests edit it. A member not in `members` is unknown to WeCom (user/get answers 60111)."""
+    """What school/department/list, school/user/list, externalcontact/list and user/get answer;
+    tests edit it. A member not in `members` is unknown to WeCom (user/get answers 60111).
+
+    The roster is written as list_parent lists it (`parents`: per class, each parent with all
+    their children); school/user/list answers, per class, the children in it: a child is in
+    the class `placement` says, else in the first class that lists them."""
 
     departments: list[dict] = field(default_factory=departments)
     parents: dict[int, list[dict]] = field(default_factory=dict)
+    placement: dict[str, int] = field(default_factory=dict)  # student_userid -> class id
     followed: dict[str, list[str]] = field(default_factory=dict)  # staff userid -> external_userids
     failing: dict[int, int | str] = field(default_factory=dict)  # class id -> errcode, or "html"
     asked_staff: list[str] = field(default_factory=list)
@@ -82,7 +89,7 @@ class FakeRoster:
 
     def install(self, wecom) -> FakeRoster:
         wecom.rsps.add_callback("GET", f"{API}/school/department/list", callback=self._departments)
-        wecom.rsps.add_callback("GET", f"{API}/school/user/list_parent", callback=self._list_parent)
+        wecom.rsps.add_callback("GET", f"{API}/school/user/list", callback=self._list_students)
         wecom.rsps.add_callback("GET", f"{API}/externalcontact/list", callback=self._list)
         wecom.rsps.add_callback("GET", f"{API}/user/get", callback=self._user_get)
         return self
@@ -102,14 +109,38 @@ class FakeRoster:
     def _departments(self, request):
         return self._ok(departments=self.departments)
 
-    def _list_parent(self, request):
+    def _list_students(self, request):
         department_id = int(self._param(request, "department_id"))
         failure = self.failing.get(department_id)
         if failure == "html":
             return 502, {"Content-Type": "text/html"}, "<html><body>502 Bad Gateway</body></html>"
         if failure is not None:
             return self._error(int(failure))
-        return self._ok(parents=self.parents.get(department_id, []))
+        return self._ok(students=self.students_of(department_id))
+
+    def class_of(self, student_userid: str) -> int:
+        if student_userid in self.placement:
+            return self.placement[student_userid]
+        return next(
+            class_id
+            for class_id, entries in self.parents.items()
+            if any(child["student_userid"] == student_userid for entry in entries for child in entry["children"])
+        )
+
+    def students_of(self, class_id: int) -> list[dict]:
+        """The school/user/list answer (doc 92043) for one class."""
+        students: dict[str, dict] = {}
+        for entry in self.parents.get(class_id, []):
+            for child in entry["children"]:
+                if self.class_of(child["student_userid"]) != class_id:
+                    continue
+                student = students.setdefault(
+                    child["student_userid"],
+                    {"student_userid": child["student_userid"], "name": child["name"], "department": [class_id]},
+                )
+                listed = {key: entry[key] for key in ("parent_userid", "mobile", "is_subscribe", "external_userid")}
+                student.setdefault("parents", []).append({**listed, "relation": child["relation"]})
+        return list(students.values())
 
     def _user_get(self, request):
         userid = self._param(request, "userid")
@@ -202,6 +233,10 @@ def test_the_simulated_school_is_stored_whole(sandbox):
     assert {g.external_userid for g in guardians if g.external_userid} == set(subscribed)
     assert all(g.is_subscribe == bool(g.external_userid) for g in guardians)
 
+    # Each student is in the class school/user/list lists them in; siblings included.
+    listed_class = {s["student_userid"]: c for c in school.class_ids() for s in school.list_students(c)}
+    assert dict(Student.objects.values_list("student_userid", "department__department_id")) == listed_class
+
     # Every class a parent is listed in holds one of their children.
     classes_of: dict[str, set[int]] = {}
     for link in Guardianship.objects.select_related("guardian", "student__department"):
@@ -288,12 +323,13 @@ def test_a_link_that_ends_is_gone_while_parent_and_child_stay(wecom):
     ]
     roster.install(wecom)
     sync()
-    roster.parents[CLASS_3_1] = [parent("dad", ("s1", "张小明", "爸爸")), parent("mum")]
+    # school/user/list lists parents under their children: mum stays on the roster through another child.
+    roster.parents[CLASS_3_1] = [parent("dad", ("s1", "张小明", "爸爸")), parent("mum", ("s2", "张小红", "妈妈"))]
 
     result = sync()
 
     assert (result.students_gone, result.guardians_gone, result.links_gone) == (0, 0, 1)
-    link = Guardianship.objects.get(guardian__parent_userid="mum")
+    link = Guardianship.objects.get(guardian__parent_userid="mum", student__student_userid="s1")
     assert link.gone_at is not None and link.relation == "妈妈"
 
 
@@ -380,22 +416,24 @@ def test_the_query_count_does_not_grow_with_the_roster(wecom):
     assert small == large
 
 
-def test_siblings_in_two_classes_are_each_placed_in_one(wecom):
-    """list_parent lists a parent, with all their children, in the class of each child."""
-    roster = FakeRoster()
+def test_siblings_in_two_classes_are_each_placed_in_their_own(wecom):
+    """list_parent lists a parent with all their children in each child's class; school/user/list tells
+    which child is in which class, even when both have the same parents."""
+    roster = FakeRoster(placement={"s-elder": CLASS_3_1, "s-younger": CLASS_4_2})
     both = [("s-elder", "王大宝", "妈妈"), ("s-younger", "王小宝", "妈妈")]
-    roster.parents[CLASS_3_1] = [parent("mum", *both), parent("gran", ("s-younger", "王小宝", "奶奶"))]
+    roster.parents[CLASS_3_1] = [parent("mum", *both)]
     roster.parents[CLASS_4_2] = [parent("mum", *both)]
     roster.install(wecom)
 
     sync()
 
     placed = dict(Student.objects.values_list("student_userid", "department__department_id"))
-    assert placed == {"s-younger": CLASS_3_1, "s-elder": CLASS_4_2}
+    assert placed == {"s-elder": CLASS_3_1, "s-younger": CLASS_4_2}
+    assert set(Guardianship.objects.values_list("student__student_userid", flat=True)) == {"s-elder", "s-younger"}
 
 
-def test_twins_in_two_classes_each_get_one_of_them(wecom):
-    roster = FakeRoster()
+def test_twins_in_two_classes_are_each_placed_in_their_own(wecom):
+    roster = FakeRoster(placement={"t1": CLASS_4_2, "t2": CLASS_3_1})
     twins = [("t1", "李一", "爸爸"), ("t2", "李二", "爸爸")]
     roster.parents[CLASS_3_1] = [parent("dad", *twins)]
     roster.parents[CLASS_4_2] = [parent("dad", *twins)]
@@ -403,7 +441,24 @@ def test_twins_in_two_classes_each_get_one_of_them(wecom):
 
     sync()
 
-    assert set(Student.objects.values_list("department__department_id", flat=True)) == {CLASS_3_1, CLASS_4_2}
+    placed = dict(Student.objects.values_list("student_userid", "department__department_id"))
+    assert placed == {"t1": CLASS_4_2, "t2": CLASS_3_1}
+
+
+def test_guardians_not_on_wecom_are_stored_as_not_subscribed_without_external_userid(wecom):
+    roster = FakeRoster()
+    roster.parents[CLASS_3_1] = [
+        parent("mum", ("s1", "周一", "妈妈"), external_userid="wm-mum"),
+        parent("grandpa", ("s1", "周一", "爷爷")),
+    ]
+    roster.install(wecom)
+
+    result = sync()
+
+    grandpa = Guardian.objects.get(parent_userid="grandpa")
+    assert (grandpa.external_userid, grandpa.is_subscribe, grandpa.mobile) == (None, False, "13800000000")
+    assert grandpa.guardianships.get().relation == "爷爷"
+    assert result.external_userids == ["wm-mum"]
 
 
 def test_only_classes_are_asked_for_parents(wecom):
@@ -412,7 +467,7 @@ def test_only_classes_are_asked_for_parents(wecom):
     asked = [
         int(parse_qs(urlparse(call.request.url).query)["department_id"][0])
         for call in wecom.rsps.calls
-        if "/school/user/list_parent" in call.request.url
+        if "/school/user/list?" in call.request.url
     ]
     assert sorted(asked) == [CLASS_3_1, CLASS_4_2]
 

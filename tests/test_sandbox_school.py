@@ -308,3 +308,25 @@ def test_external_userids_without_the_lost_ones(school):
     reachable = school.external_userids(include_lost=False)
     assert set(reachable) | set(school.lost_external_userids()) == set(school.external_userids())
     assert not set(reachable) & set(school.lost_external_userids())
+
+
+def test_list_students_shape_per_doc_92043_places_each_sibling_in_their_own_class(school):
+    placed: dict[str, int] = {}
+    for cid in school.class_ids():
+        for student in school.list_students(cid):
+            assert student["department"] == [cid]
+            assert student["student_userid"] not in placed  # each student in one class only
+            placed[student["student_userid"]] = cid
+            for entry in student["parents"]:
+                assert entry["relation"] in RELATIONS and re.fullmatch(r"1\d{10}", entry["mobile"])
+                assert ("external_userid" in entry) == (entry["is_subscribe"] == 1)
+    assert len(placed) == school.student_count
+    # Siblings: parents listed in two classes, one child in each.
+    families = {}
+    for cid in school.class_ids():
+        for student in school.list_students(cid):
+            key = tuple(sorted(entry["parent_userid"] for entry in student["parents"]))
+            families.setdefault(key, set()).add(cid)
+    assert any(len(classes) == 2 for classes in families.values())
+    assert school.list_students(1) == []
+    assert school.list_students(9999) is None

@@ -265,3 +265,12 @@ def test_a_malformed_request_gets_an_answer_not_a_crash(server):
         raw.sendall(b"POST /sandbox/faults HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
         answer = raw.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+def test_list_students(server, http, school):
+    klass = school.class_id(3, 0)  # 三年级1班, with 李小明
+    answer = call(http, server, "school/user/list", department_id=klass)
+    assert answer["errcode"] == 0
+    assert answer["students"] == school.list_students(klass)
+    assert any(student["name"] == "李小明" for student in answer["students"])
+    assert call(http, server, "school/user/list", department_id=99999)["errcode"] == 60003

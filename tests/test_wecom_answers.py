@@ -205,6 +205,14 @@ def test_list_parents_returns_the_parents_of_the_department(http, client):
     assert calls_to(http, "school/user/list_parent")[0].request.params["department_id"] == "5"
 
 
+def test_list_students_returns_the_students_of_the_department_with_their_parents(http, client):
+    students = [{"student_userid": "s1", "name": "李小明", "department": [5], "parents": []}]
+    http.get(f"{BASE}/school/user/list", json={"errcode": 0, "errmsg": "ok", "students": students})
+
+    assert client.list_students(department_id=5) == students
+    assert calls_to(http, "school/user/list")[0].request.params["department_id"] == "5"
+
+
 @pytest.mark.parametrize("parents", [None, "p1", ["p1"]])
 def test_list_parents_without_a_list_of_objects_is_malformed(http, client, parents):
     http.get(PARENTS_URL, json={"errcode": 0, "errmsg": "ok", "parents": parents})

@@ -1,1 +1,13 @@
-from contacts.admin import audit, callbacks, exports, jobs, lockout, parents, snapshots, staff, tasks  # noqa: F401 - registers the admins
+# Importing each module registers its admins.
+from contacts.admin import (  # noqa: F401
+    audit,
+    callbacks,
+    classes,
+    exports,
+    jobs,
+    lockout,
+    parents,
+    snapshots,
+    staff,
+    tasks,
+)

@@ -19,7 +19,15 @@ from contacts.models.parents import (
     RefreshTrigger,
     TagType,
 )
-from contacts.models.roster import Department, DepartmentType, Guardian, Guardianship, Student, class_label
+from contacts.models.roster import (
+    Department,
+    DepartmentType,
+    Guardian,
+    Guardianship,
+    SchoolClass,
+    Student,
+    class_label,
+)
 from contacts.models.staff import (
     TEACHING_TYPES,
     DepartmentAdmin,
@@ -63,6 +71,7 @@ __all__ = [
     "MemberStatus",
     "PauseReason",
     "RefreshTrigger",
+    "SchoolClass",
     "StaffMember",
     "Student",
     "SyncJob",

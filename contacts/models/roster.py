@@ -1,4 +1,4 @@
-"""The school roster as WeCom's 家校通讯录 describes it (docs 92299, 96741).
+"""The school roster as WeCom's 家校通讯录 describes it (docs 92299, 92043).
 
 Classes, students, and the parents (guardians) linked to them. Nothing here is ever
 deleted: what leaves the roster gets `gone_at`, and comes back when seen again.
@@ -53,6 +53,15 @@ def class_label(class_name: str, grade_name: str | None) -> str:
     return f"{grade_name} · {class_name}"
 
 
+class SchoolClass(Department):
+    """A class of the roster, as the class page (班级) shows it: a department of type 1."""
+
+    class Meta:
+        proxy = True
+        verbose_name = pgettext_lazy("one", "班级")
+        verbose_name_plural = pgettext_lazy("many", "班级")
+
+
 class Student(RosterEntry):
     student_userid = models.CharField(_("学生userid"), max_length=128, unique=True)
     name = models.TextField(_("姓名"), null=True, blank=True)
@@ -75,7 +84,10 @@ class Student(RosterEntry):
 
 
 class Guardian(RosterEntry):
-    """A parent as the roster lists them; linked to an ExternalContact by external_userid once subscribed."""
+    """A parent as the roster lists them; linked to an ExternalContact by external_userid once subscribed.
+
+    Parents who never joined WeCom are listed too (no external_userid): the roster is the only
+    place they appear, marked as not connected."""
 
     parent_userid = models.CharField(_("家长userid"), max_length=128, unique=True)
     external_userid = models.CharField(_("external_userid"), max_length=128, null=True, blank=True, db_index=True)
@@ -88,6 +100,11 @@ class Guardian(RosterEntry):
 
     def __str__(self) -> str:
         return self.parent_userid
+
+    @property
+    def is_connected(self) -> bool:
+        """Subscribed to the school's notices, so WeCom gave an external_userid (which it gives only then)."""
+        return bool(self.external_userid) and self.is_subscribe is not False
 
 
 class Guardianship(RosterEntry):

@@ -203,6 +203,7 @@ class School:
         self._family_parent_start = array("I")  # family index -> first parent index (+ sentinel)
         self._family_student_start = array("I")  # family index -> first student index (+ sentinel)
         self._class_parents: dict[int, array[int]] = {cid: array("I") for cid in self._class_admins}
+        self._class_students: dict[int, array[int]] = {cid: array("I") for cid in self._class_admins}
         self._status = bytearray()  # parent index -> NOT_CONNECTED / SUBSCRIBED / CONTACT_ONLY
         self._lost: set[int] = set()
         self._index_by_external_userid: dict[str, int] = {}
@@ -221,8 +222,9 @@ class School:
                     self._index_by_external_userid[self._external_userid(index)] = index
                     if lost:
                         self._lost.add(index)
-            for grade, klass in shape.placements:
+            for number, (grade, klass) in enumerate(shape.placements):
                 self._class_parents[self.class_id(grade, klass)].extend(range(parent, parent + count))
+                self._class_students[self.class_id(grade, klass)].append(student + number)
             parent += count
             student += len(shape.placements)
             family_index += 1
@@ -561,6 +563,13 @@ class School:
         if department_id not in self._department_children:
             return None
         return [self._roster_entry(index) for index in self._class_parents.get(department_id, ())]
+
+    def list_students(self, department_id: int) -> list[dict[str, Any]] | None:
+        """school/user/list (doc 92043): the students of one department, each with their class and
+        parents, not recursive (only classes hold students); None if unknown."""
+        if department_id not in self._department_children:
+            return None
+        return [self._student_entry(index) for index in self._class_students.get(department_id, ())]
 
     def _roster_entry(self, index: int) -> dict[str, Any]:
         family_index, family, guardian = self._parent(index)

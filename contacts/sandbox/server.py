@@ -9,6 +9,7 @@ WeCom APIs (all GET, under /cgi-bin/, answers `application/json; charset=utf-8`)
 - `externalcontact/list?userid=`: the parents one staff member follows; 84061 none, 60111 unknown.
 - `school/department/list[?id=]`: the whole tree, or one department and all below; 60003 unknown.
 - `school/user/list_parent?department_id=`: the parents of one department; 60003 unknown.
+- `school/user/list?department_id=`: the students of one department with their class and parents; 60003 unknown.
 - `school/user/get?userid=`: one student or parent of the roster; 41009 missing, 60111 unknown.
 - `user/get?userid=`: a staff member's name and status; 41009 missing, 60111 unknown.
 - `auth/getuserinfo?code=`: who a sign-in code belongs to: `userid` for a member, `openid` and
@@ -332,6 +333,7 @@ class SandboxServer:
             "externalcontact/list": self._contact_list,
             "school/department/list": self._department_list,
             "school/user/list_parent": self._list_parent,
+            "school/user/list": self._list_students,
             "school/user/get": self._school_user_get,
             "user/get": self._user_get,
             "auth/getuserinfo": self._getuserinfo,
@@ -543,6 +545,11 @@ class SandboxServer:
         text = params.get("department_id", "")
         parents = self.school.list_parent(int(text)) if text.isdigit() else None
         return error_reply(60003) if parents is None else ok_reply(parents=parents)
+
+    def _list_students(self, params: dict[str, str]) -> Reply:
+        text = params.get("department_id", "")
+        students = self.school.list_students(int(text)) if text.isdigit() else None
+        return error_reply(60003) if students is None else ok_reply(students=students)
 
     def _school_user_get(self, params: dict[str, str]) -> Reply:
         userid = params.get("userid", "")

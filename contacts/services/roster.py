@@ -1,8 +1,10 @@
-"""Read the school's roster from WeCom and store it (docs 92299, 96741, 90196).
+"""Read the school's roster from WeCom and store it (docs 92299, 92043, 90196).
 
 `sync_roster` reads the department tree (with who heads and teaches each class), every
-class's parents, the staff (each member's name, with user/get) and the parents each teacher
-added; only once every WeCom call has succeeded does it write, in one transaction, with a
+class's students with their parents (school/user/list: each student is listed in their own
+class, so siblings in different classes are placed exactly; parents who never joined WeCom
+are listed too, without an external_userid), the staff (each member's name, with user/get)
+and the parents each teacher added; only once every WeCom call has succeeded does it write, in one transaction, with a
 number of SQL queries that does not depend on the school's size.
 Nothing is deleted: what WeCom no longer lists gets `gone_at`, and loses it when seen again.
 """
@@ -35,7 +37,7 @@ from contacts.wecom.parsing import ParsedMember
 logger = logging.getLogger("contacts.roster")
 
 DEPARTMENTS_API = "school/department/list"
-PARENTS_API = "school/user/list_parent"
+STUDENTS_API = "school/user/list"
 ERRCODE_NO_SUCH_MEMBER = 60111
 
 DEPARTMENT_FIELDS = ["parent_department_id", "name", "type", "register_year", "standard_grade", "order"]
@@ -81,7 +83,7 @@ class _Roster:
     """The roster as read from WeCom, keyed as the database is."""
 
     departments: dict[int, dict[str, Any]] = field(default_factory=dict)
-    class_parents: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    class_students: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     students: dict[str, str | None] = field(default_factory=dict)  # student_userid -> name
     student_class: dict[str, int] = field(default_factory=dict)  # student_userid -> class department_id
     guardians: dict[str, dict[str, Any]] = field(default_factory=dict)  # parent_userid -> fields
@@ -122,11 +124,10 @@ def _read_roster(*, departments: list[dict[str, Any]], client: WeComClient) -> _
                 roster.department_admins.add((department_id, userid, admin_type, subject))
     for department_id, department in roster.departments.items():
         if department.get("type") == DepartmentType.CLASS:
-            roster.class_parents[department_id] = client.list_parents(department_id)
-    for parents in roster.class_parents.values():
-        for parent in parents:
-            _add_parent(roster=roster, parent=parent)
-    roster.student_class = _place_students(class_parents=roster.class_parents)
+            roster.class_students[department_id] = client.list_students(department_id)
+    for class_id, students in roster.class_students.items():
+        for student in students:
+            _add_student(roster=roster, class_id=class_id, student=student)
     return roster
 
 
@@ -144,117 +145,37 @@ def _text(entry: Mapping[str, Any], key: str, api: str) -> str:
     return value
 
 
-def _children(parent: Mapping[str, Any]) -> list[dict[str, Any]]:
-    children = parent.get("children", [])
-    if not isinstance(children, list) or not all(isinstance(child, dict) for child in children):
-        raise WeComError.malformed(f"{PARENTS_API}: children is not a list of objects", api=PARENTS_API)
-    return children
+def _parents(student: Mapping[str, Any]) -> list[dict[str, Any]]:
+    parents = student.get("parents", [])
+    if not isinstance(parents, list) or not all(isinstance(parent, dict) for parent in parents):
+        raise WeComError.malformed(f"{STUDENTS_API}: parents is not a list of objects", api=STUDENTS_API)
+    return parents
 
 
 def _optional_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _add_parent(*, roster: _Roster, parent: Mapping[str, Any]) -> None:
-    parent_userid = _text(parent, "parent_userid", PARENTS_API)
-    is_subscribe = parent.get("is_subscribe")
-    roster.guardians.setdefault(
-        parent_userid,
-        {
-            "external_userid": _optional_text(parent.get("external_userid")),
-            "mobile": _optional_text(parent.get("mobile")),
-            "is_subscribe": None if is_subscribe is None else bool(is_subscribe),
-        },
-    )
-    for child in _children(parent):
-        student_userid = _text(child, "student_userid", PARENTS_API)
-        name = _optional_text(child.get("name"))
-        if roster.students.get(student_userid) is None:
-            roster.students[student_userid] = name
-        roster.links.setdefault((parent_userid, student_userid), _optional_text(child.get("relation")))
+def _add_student(*, roster: _Roster, class_id: int, student: Mapping[str, Any]) -> None:
+    """One student of a class's listing: listed per class, so siblings in other classes are placed exactly.
 
-
-def _place_students(*, class_parents: Mapping[int, list[dict[str, Any]]]) -> dict[str, int]:
-    """Each student's class.
-
-    list_parent names no class per child: a parent is listed, with all their children,
-    in the class of each child. So each listing says "one of these children is in this
-    class". A child listed in one class only is in it; when all but one child of a
-    listing are placed in other classes, the last one is in its class. What stays open
-    (siblings in different classes with the same parents: WeCom's answer cannot tell
-    them apart) gets the first of its classes that none of its family fills yet, and
-    the deduction goes on. Linear in the size of the roster.
-    """
-    placement = _Placement()
-    for class_id, parents in class_parents.items():
-        for parent in parents:
-            placement.add_listing(class_id, [child["student_userid"] for child in _children(parent)])
-    return placement.solve()
-
-
-class _Placement:
-    """Placing students in classes from "one of these children is in this class" listings."""
-
-    def __init__(self) -> None:
-        self.listings: list[tuple[int, tuple[str, ...]]] = []
-        self.seen: set[tuple[int, tuple[str, ...]]] = set()
-        self.of_student: dict[str, list[int]] = {}  # student -> indexes of their listings
-        self.candidates: dict[str, list[int]] = {}  # student -> classes, in roster order
-        self.placed: dict[str, int] = {}
-        self.filled: list[bool] = []  # listing index -> one of its children is placed in its class
-        self.unplaced: list[int] = []  # listing index -> how many of its children are not placed
-        self.pending: list[int] = []  # listings that may have one child left to place
-
-    def add_listing(self, class_id: int, children: list[str]) -> None:
-        listing = (class_id, tuple(sorted(set(children))))
-        if not listing[1] or listing in self.seen:
-            return
-        self.seen.add(listing)
-        index = len(self.listings)
-        self.listings.append(listing)
-        self.filled.append(False)
-        self.unplaced.append(len(listing[1]))
-        for student in listing[1]:
-            self.of_student.setdefault(student, []).append(index)
-            classes = self.candidates.setdefault(student, [])
-            if class_id not in classes:
-                classes.append(class_id)
-
-    def solve(self) -> dict[str, int]:
-        for student, classes in self.candidates.items():
-            if len(classes) == 1 and student not in self.placed:
-                self._place(student, classes[0])
-        self.pending.extend(index for index, count in enumerate(self.unplaced) if count == 1)
-        self._propagate()
-        for student in self.candidates:
-            if student not in self.placed:
-                self._place(student, self._first_unfilled(student))
-                self._propagate()
-        return self.placed
-
-    def _place(self, student: str, class_id: int) -> None:
-        self.placed[student] = class_id
-        for index in self.of_student[student]:
-            self.unplaced[index] -= 1
-            if self.listings[index][0] == class_id:
-                self.filled[index] = True
-            elif self.unplaced[index] == 1:
-                self.pending.append(index)
-
-    def _propagate(self) -> None:
-        while self.pending:
-            index = self.pending.pop()
-            if self.filled[index] or self.unplaced[index] != 1:
-                continue
-            class_id, children = self.listings[index]
-            last = next(child for child in children if child not in self.placed)
-            self._place(last, class_id)
-
-    def _first_unfilled(self, student: str) -> int:
-        unfilled = {self.listings[index][0] for index in self.of_student[student] if not self.filled[index]}
-        return next(
-            (class_id for class_id in self.candidates[student] if class_id in unfilled), self.candidates[student][0]
+    A student listed in two classes (WeCom allows it) keeps the first."""
+    student_userid = _text(student, "student_userid", STUDENTS_API)
+    if roster.students.get(student_userid) is None:
+        roster.students[student_userid] = _optional_text(student.get("name"))
+    roster.student_class.setdefault(student_userid, class_id)
+    for parent in _parents(student):
+        parent_userid = _text(parent, "parent_userid", STUDENTS_API)
+        is_subscribe = parent.get("is_subscribe")
+        roster.guardians.setdefault(
+            parent_userid,
+            {
+                "external_userid": _optional_text(parent.get("external_userid")),
+                "mobile": _optional_text(parent.get("mobile")),
+                "is_subscribe": None if is_subscribe is None else bool(is_subscribe),
+            },
         )
+        roster.links.setdefault((parent_userid, student_userid), _optional_text(parent.get("relation")))
 
 
 def _staff_userids(*, departments: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -319,7 +240,7 @@ def _store(*, roster: _Roster, now: datetime) -> dict[str, int]:
     """Upsert everything seen, mark what was not seen as gone; a fixed number of queries."""
     counts: dict[str, int] = {
         "departments": len(roster.departments),
-        "classes": len(roster.class_parents),
+        "classes": len(roster.class_students),
         "students": len(roster.students),
         "guardians": len(roster.guardians),
         "links": len(roster.links),

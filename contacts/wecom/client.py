@@ -252,6 +252,12 @@ class WeComClient:
         params = {} if department_id is None else {"id": str(department_id)}
         return _list_of(self._call(api, params), "departments", dict, api)
 
+    def list_students(self, department_id: int) -> list[dict[str, Any]]:
+        """The students of one department (not its sub-departments), each with their parents (doc 92043)."""
+        api = "school/user/list"
+        answer = self._call(api, {"department_id": str(department_id)})
+        return _list_of(answer, "students", dict, api)
+
     def list_parents(self, department_id: int) -> list[dict[str, Any]]:
         """The parents of one department (not its sub-departments)."""
         api = "school/user/list_parent"
