@@ -331,3 +331,44 @@ def test_a_blank_corp_id_or_secret_is_a_configuration_error_without_any_call(htt
     assert caught.value.kind is ErrorKind.CONFIGURATION
     assert "WECOM_SECRET" in caught.value.describe()
     assert len(http.calls) == 0
+
+
+class CountingCache(LocMemCache):
+    """A real in-memory cache that counts the reads of each key."""
+
+    def __init__(self) -> None:
+        super().__init__(f"wecom-token-count-{uuid.uuid4()}", {})
+        self.reads: dict[str, int] = {}
+
+    def get(self, key, default=None, version=None):
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return super().get(key, default=default, version=version)
+
+
+def test_a_client_reads_the_shared_token_once_for_many_calls(http):
+    http.get(f"{BASE}/gettoken", json=token_answer())
+    http.get(f"{BASE}/school/department/list", json=DEPARTMENTS)
+    shared = CountingCache()
+    client = make_client(cache=shared)
+
+    for _ in range(20):
+        client.list_departments()
+
+    token_reads = sum(count for key, count in shared.reads.items() if key.startswith("wecom:token:"))
+    # Two for the first call (before fetching, and again under the lock), none after.
+    assert token_reads == 2
+    assert len(calls_to(http, "gettoken")) == 1
+
+
+def test_a_token_wecom_refuses_is_forgotten_by_the_client_too(http):
+    http.get(f"{BASE}/gettoken", json=token_answer("old-token-0123456789"))
+    http.get(f"{BASE}/school/department/list", json=DEPARTMENTS)
+    client = make_client()
+    client.list_departments()
+    http.replace(responses.GET, f"{BASE}/gettoken", json=token_answer("new-token-0123456789"))
+    http.replace(responses.GET, f"{BASE}/school/department/list", json={"errcode": 42001, "errmsg": "expired"})
+    http.add(responses.GET, f"{BASE}/school/department/list", json=DEPARTMENTS)
+
+    client.list_departments()
+
+    assert calls_to(http, "school/department/list")[-1].request.params["access_token"] == "new-token-0123456789"

@@ -64,6 +64,9 @@ MAX_CONNECT_TIMEOUT = 5.0
 DEFAULT_EXPIRES_IN = 7200
 TOKEN_SAFETY_MARGIN = 300
 TOKEN_MIN_LIFETIME = 60
+# How long a client trusts the token it read from the shared cache; well inside TOKEN_SAFETY_MARGIN, so a token
+# dropped from the cache on expiry is still valid at WeCom for as long as a client may go on using it.
+REMEMBER_SECONDS = 30
 
 # One refresh at a time: waiters poll the cache at this interval.
 LOCK_POLL_INTERVAL = 0.05
@@ -163,6 +166,8 @@ class WeComClient:
         # has its own secret and token); the secret itself never goes into a key.
         app = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
         self._token = _Credential.of("token", what="access token", api="gettoken", app=app)
+        # The token and tickets as last read from the shared cache: value and until when (monotonic) to trust it.
+        self._remembered: dict[str, tuple[str, float]] = {}
         # The corp's ticket (wx.config) and the app's (wx.agentConfig). The corp's is fetched
         # with this app's token, so it is kept per app too.
         self._jsapi_ticket = _Credential.of("jsapi-ticket", what="jsapi ticket", api="get_jsapi_ticket", app=app)
@@ -420,10 +425,16 @@ class WeComClient:
     def _cached(
         self, credential: _Credential, fetch: Callable[[], tuple[str, int]], *, lock_timeout: int, wait: float
     ) -> str:
+        remembered = self._remembered.get(credential.key)
+        if remembered is not None and remembered[1] > time.monotonic():
+            return remembered[0]
         value = self._cache.get(credential.key)
-        if value:
-            return value
-        return self._refresh(credential, fetch, lock_timeout=lock_timeout, wait=wait)
+        if not value:
+            value = self._refresh(credential, fetch, lock_timeout=lock_timeout, wait=wait)
+        # One read of the shared cache per REMEMBER_SECONDS, not per call: a parent that answers as stored
+        # costs little more than its one WeCom call. A value WeCom refuses is forgotten here too.
+        self._remembered[credential.key] = (value, time.monotonic() + REMEMBER_SECONDS)
+        return value
 
     @sensitive_variables()
     def _refresh(
@@ -493,6 +504,7 @@ class WeComClient:
     @sensitive_variables()
     def _forget_token(self, failed_token: str) -> None:
         """Drop the cached token, unless another caller has already replaced it."""
+        self._remembered.pop(self._token.key, None)
         # Not atomic: at worst a fresh token is dropped and fetched once more.
         if self._cache.get(self._token.key) == failed_token:
             self._cache.delete(self._token.key)
