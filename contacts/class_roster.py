@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Prefetch
 
 from contacts.models import Department, ExternalContact, FollowUser, Guardianship
-from contacts.privacy import mask_phone, mask_phones_in_text
+from contacts.privacy import mask_phone, mask_phones_in_text, shown_text
 from contacts.scope import Account, visible_contacts, visible_students
 from contacts.selectors import member_names
 
@@ -33,6 +33,9 @@ class GuardianLine:
     connected: bool
     contact_id: int | None  # the parent's page, when stored and the reader may see it
     remarks: tuple[TeacherRemark, ...]
+    # The parent's WeCom id and name, when connected and the reader may see them (as contact_id).
+    external_userid: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,18 @@ def class_roster(
 
 def _contacts_and_remarks(
     *, user: Account, external_userids: set[str], reveal_phones: bool
-) -> tuple[dict[str, int], dict[str, tuple[TeacherRemark, ...]]]:
-    """The stored parents among `external_userids` the reader may see (external_userid -> pk), and the
-    remarks of the teachers following them now; three queries."""
+) -> tuple[dict[str, tuple[int, str]], dict[str, tuple[TeacherRemark, ...]]]:
+    """The stored parents among `external_userids` the reader may see (external_userid -> pk and name, its
+    phones masked unless `reveal_phones`), and the remarks of the teachers following them now; three queries."""
     if not external_userids:
         return {}, {}
     stored = visible_contacts(user=user, contacts=ExternalContact.objects.filter(external_userid__in=external_userids))
-    contacts = dict(stored.values_list("external_userid", "pk"))
+    contacts = {
+        external_userid: (pk, shown_text(name, reveal=reveal_phones) or "")
+        for external_userid, pk, name in stored.values_list("external_userid", "pk", "name")
+    }
     follows = list(
-        FollowUser.objects.filter(contact__in=contacts.values(), ended_at__isnull=True)
+        FollowUser.objects.filter(contact__in=[pk for pk, _name in contacts.values()], ended_at__isnull=True)
         .exclude(remark__isnull=True)
         .exclude(remark="")
         .select_related("contact")
@@ -112,18 +118,21 @@ def _contacts_and_remarks(
 def _guardian_line(
     *,
     link: Guardianship,
-    contacts: dict[str, int],
+    contacts: dict[str, tuple[int, str]],
     remarks: dict[str, tuple[TeacherRemark, ...]],
     reveal_phones: bool,
 ) -> GuardianLine:
     guardian = link.guardian
     mobile = guardian.mobile or ""
     external_userid = guardian.external_userid if guardian.is_connected else None
+    contact_id, name = contacts.get(external_userid, (None, "")) if external_userid else (None, "")
     return GuardianLine(
         parent_userid=guardian.parent_userid,
         relation=link.relation or "",
         phone=mobile if reveal_phones or not mobile else mask_phone(mobile),
         connected=guardian.is_connected,
-        contact_id=contacts.get(external_userid) if external_userid else None,
+        contact_id=contact_id,
         remarks=remarks.get(external_userid, ()) if external_userid else (),
+        external_userid=external_userid if contact_id is not None else "",
+        name=name,
     )

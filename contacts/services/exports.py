@@ -185,21 +185,40 @@ def write_parent_sheet(
 
 
 def _write_sheet(*, contact_ids: Iterable[int], reveal_phones: bool, stream: BinaryIO, sheet: ParentSheet) -> int:
-    workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(title=sheet_title(str(sheet.title)))
     columns = [COLUMNS[key] for key in sheet.columns]
-    for number, column in enumerate(columns, start=1):
-        worksheet.column_dimensions[get_column_letter(number)].width = column.width
-    worksheet.freeze_panes = "A2"
-    worksheet.append([_header_cell(worksheet, str(column.header)) for column in columns])
     reading = _Reading.now(reveal_phones=reveal_phones)
-    rows = 0
-    for batch in _batches(contact_ids, size=BATCH_SIZE):
-        for row in _parent_rows(contact_ids=batch, reading=reading):
-            worksheet.append([_cell(worksheet, column.value(row)) for column in columns])
-            rows += 1
+    rows = (
+        [column.value(row) for column in columns]
+        for batch in _batches(contact_ids, size=BATCH_SIZE)
+        for row in _parent_rows(contact_ids=batch, reading=reading)
+    )
+    return write_workbook(
+        title=str(sheet.title),
+        headers=[(str(column.header), column.width) for column in columns],
+        rows=rows,
+        stream=stream,
+    )
+
+
+def write_workbook(
+    *, title: str, headers: list[tuple[str, int]], rows: Iterable[list[CellValue]], stream: BinaryIO
+) -> int:
+    """Write one sheet, its headers (text, width) then `rows`, as an .xlsx workbook to `stream`; returns the rows.
+
+    Every text is stored as text, never as a formula, whatever it starts with.
+    """
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(title=sheet_title(title))
+    for number, (_header, width) in enumerate(headers, start=1):
+        worksheet.column_dimensions[get_column_letter(number)].width = width
+    worksheet.freeze_panes = "A2"
+    worksheet.append([_header_cell(worksheet, header) for header, _width in headers])
+    written = 0
+    for row in rows:
+        worksheet.append([_cell(worksheet, value) for value in row])
+        written += 1
     workbook.save(stream)
-    return rows
+    return written
 
 
 def sheet_title(title: str) -> str:
@@ -408,15 +427,24 @@ def export_parents_now(
     sheet: ParentSheet = PARENT_LIST_SHEET,
 ) -> ExportedSheet:
     """Write the parents of `contacts` into a temporary workbook for `user` to download, and record it."""
+    exported = temporary_sheet(
+        title=str(sheet.title),
+        write=partial(write_parent_sheet, contacts=contacts, reveal_phones=reveal_phones, sheet=sheet),
+    )
+    record_export(user=user, rows=exported.rows, description=description, reveal_phones=reveal_phones)
+    return exported
+
+
+def temporary_sheet(*, title: str, write: Callable[..., int]) -> ExportedSheet:
+    """A workbook written by `write(stream=...)` into a temporary file, to download at once."""
     file = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
     try:
-        rows = write_parent_sheet(contacts=contacts, reveal_phones=reveal_phones, stream=file, sheet=sheet)
+        rows = write(stream=file)
     except BaseException:
         file.close()
         raise
     file.seek(0)
-    _record_export(user=user, rows=rows, description=description, reveal_phones=reveal_phones)
-    return ExportedSheet(file=file, rows=rows, filename=download_name(title=str(sheet.title), at=timezone.now()))
+    return ExportedSheet(file=file, rows=rows, filename=download_name(title=title, at=timezone.now()))
 
 
 def start_parent_export(
@@ -445,9 +473,7 @@ def start_parent_export(
         contact_ids=contact_ids,
         file_name=f"{uuid.uuid4().hex}.xlsx",
     )
-    _record_export(
-        user=user, rows=len(contact_ids), description=description, reveal_phones=reveal_phones, export=export
-    )
+    record_export(user=user, rows=len(contact_ids), description=description, reveal_phones=reveal_phones, export=export)
     try:
         transaction.on_commit(partial(tasks.write_parent_export.enqueue, export.pk))
     except Exception as exc:
@@ -521,7 +547,7 @@ def _end_export(*, export_id: int, status: ExportStatus, error: str = "", **fiel
     )
 
 
-def _record_export(
+def record_export(
     *, user: AbstractBaseUser, rows: int, description: str, reveal_phones: bool, export: Export | None = None
 ) -> None:
     result = export_result(
