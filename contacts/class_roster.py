@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from contacts.models import Department, ExternalContact, FollowUser, Guardianship
-from contacts.privacy import mask_phone, mask_phones_in_text, shown_text
+from contacts.privacy import mask_phone, mask_phones_in_text, phone_search_digits, shown_text
 from contacts.scope import Account, visible_contacts, visible_students
 from contacts.selectors import member_names
 
@@ -56,14 +56,20 @@ def class_roster(
     """The students of `school_class` that `user` may see, with a guardian on the roster, by name.
 
     With `not_connected_only`, only the guardians not yet connected (and the students who have one);
-    `search` keeps the students whose name contains it."""
+    `search` keeps the students whose name contains it, and, for readers who may see phones
+    (`reveal_phones`), those with a guardian whose phone holds the digits searched: a guardian not on
+    WeCom has no name of their own, only their child's and their number."""
     links = Guardianship.objects.filter(gone_at__isnull=True, guardian__gone_at__isnull=True)
     # A student whose every guardian left them is a family that left the class, as far as a teacher can tell.
     students = visible_students(user=user).filter(
         Exists(links.filter(student=OuterRef("pk"))), department=school_class, gone_at__isnull=True
     )
     if search:
-        students = students.filter(name__icontains=search)
+        found = Q(name__icontains=search)
+        digits = phone_search_digits(search) if reveal_phones else ""
+        if digits:
+            found |= Exists(links.filter(student=OuterRef("pk"), guardian__mobile__contains=digits))
+        students = students.filter(found)
     students = students.prefetch_related(
         Prefetch("guardianships", queryset=links.select_related("guardian").order_by("pk"), to_attr="current_links")
     )

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.class_roster import class_roster
-from contacts.models import Department, Guardian, Guardianship, Student
+from contacts.models import AuditAction, AuditEntry, Department, Guardian, Guardianship, Student
+from contacts.services.audit import audit_result_text
 from tests.admin_factories import TEACHER_GROUP, linked, logged_in, make_staff, text_of
 from tests.scope_factories import CLASS_3_1, CLASS_4_2, CLASS_5_1
 
@@ -127,6 +128,22 @@ def test_the_search_keeps_students_by_name(viewer_client, classes):
     response = viewer_client.get(class_url(CLASS_3_1), {"q": "赵"})
 
     assert set(students_on(response)) == {"赵小三"}
+
+
+def test_staff_who_may_see_phones_find_a_guardian_not_on_wecom_by_phone_and_it_is_audited(manager_client, classes):
+    response = manager_client.get(class_url(CLASS_3_1), {"q": GRANDMA_PHONE[-6:]})
+
+    assert students_on(response) == {"李小明": [("爸爸", True), ("奶奶", False)]}
+    entry = AuditEntry.objects.get(action=AuditAction.PHONE_SEARCH)
+    assert entry.user.username == "manager"
+    assert GRANDMA_PHONE[-6:] in audit_result_text(entry)
+
+
+def test_without_the_phone_permission_a_phone_finds_no_guardian(viewer_client, classes):
+    response = viewer_client.get(class_url(CLASS_3_1), {"q": GRANDMA_PHONE[-6:]})
+
+    assert students_on(response) == {}
+    assert not AuditEntry.objects.exists()
 
 
 def test_the_search_and_filter_together_can_find_nobody(viewer_client, classes):

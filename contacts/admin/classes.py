@@ -21,7 +21,9 @@ from contacts.admin.permissions import NotFoundAdminMixin, ReadOnlyAdminMixin, c
 from contacts.admin_site import NotAllowed
 from contacts.class_roster import class_roster
 from contacts.models import Department, SchoolClass
+from contacts.privacy import looks_like_phone_search
 from contacts.scope import visible_classes
+from contacts.services.audit import record_phone_search
 from contacts.services.class_export import export_class_now
 
 NOT_CONNECTED_VAR = "not_connected"
@@ -107,6 +109,14 @@ class SchoolClassAdmin(NotFoundAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             not_connected_only=not_connected_only,
             search=search,
         )
+        if search and can_see_phones(request) and looks_like_phone_search(search):
+            # As on the parent list: a search by phone, by staff who may search by phone, is audited.
+            record_phone_search(
+                user=request.user,
+                term=search,
+                list_model="contacts.schoolclass",
+                found=sum(len(row.guardians) for row in rows),
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
