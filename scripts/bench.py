@@ -136,8 +136,9 @@ class Simulator:
         self.process.wait(timeout=10)
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far, from /proc (0 for one that is gone)."""
+def cpu_seconds(pids: list[int], *, with_children: bool = False) -> float:
+    """User + system CPU of these processes so far, from /proc (0 for one that is gone); with
+    `with_children`, also that of their children that have ended (a database server's backends)."""
     total = 0
     for pid in pids:
         try:
@@ -145,16 +146,22 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
+        if with_children:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total / CLOCK_TICKS
 
 
-def postgres_pids() -> list[int]:
+def postgres_server_pids() -> list[int]:
+    """The PostgreSQL servers' main processes: their counts include every backend that has ended."""
     pids = []
     for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            if comm.read_text().strip() == "postgres":
+            if comm.read_text().strip() != "postgres":
+                continue
+            parent = int(Path(comm.parent, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if Path(f"/proc/{parent}/comm").read_text().strip() != "postgres":
                 pids.append(int(comm.parent.name))
-        except OSError:
+        except (OSError, ValueError):
             continue
     return pids
 
@@ -173,8 +180,8 @@ def measure(
         "WECOM_RATE_PER_MINUTE": str(rate),
         "BENCH_SCHOOL_SIZE": str(school_size),
     }
-    database = postgres_pids() if env["DATABASE_URL"].startswith("postgres") else []
-    others_before = cpu_seconds([simulator.process.pid]), cpu_seconds(database)
+    database = postgres_server_pids() if env["DATABASE_URL"].startswith("postgres") else []
+    others_before = cpu_seconds([simulator.process.pid]), cpu_seconds(database, with_children=True)
     done = subprocess.run(
         [sys.executable, __file__, "--measure", str(parents)],
         env=run_env,
@@ -193,7 +200,7 @@ def measure(
         busiest_minute=stats["busiest_clock_minute"],
         busiest_60s=stats["busiest_60_seconds"],
         simulator_cpu=cpu_seconds([simulator.process.pid]) - others_before[0],
-        database_cpu=cpu_seconds(database) - others_before[1],
+        database_cpu=cpu_seconds(database, with_children=True) - others_before[1],
     )
     return result
 
