@@ -79,3 +79,13 @@ def sandbox(settings):
     settings.WECOM_LOGIN_BASE = settings.WECOM_OAUTH_BASE = server.base_url
     yield server
     server.stop()
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium for the browser tests (tests/browser.py), closed afterwards."""
+    from tests.browser import start_chromium
+
+    chromium = start_chromium()
+    yield chromium
+    chromium.quit()

@@ -20,7 +20,7 @@ from contacts.models import ExternalContact, RefreshTrigger
 from contacts.services.roster import sync_roster
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from contacts.wecom.client import get_client
-from tests.browser import save_screenshot, start_chromium
+from tests.browser import save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,13 +72,6 @@ def school(sandbox):
     )
     assert ExternalContact.objects.filter(external_userid="woAAAA").exists()
     return sandbox
-
-
-@pytest.fixture
-def browser():
-    chromium = start_chromium()
-    yield chromium
-    chromium.quit()
 
 
 def as_wecom_app(browser, *, user_agent: str, size: tuple[int, int], user_id: str = "woAAAA", failing=None) -> None:

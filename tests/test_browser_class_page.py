@@ -5,7 +5,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser import DESKTOP, PHONE, save_screens, show_as
-from tests.test_browser_phone import browser, school, scrolls_sideways, sign_in_with_wecom  # noqa: F401 - fixtures
+from tests.test_browser_phone import school, scrolls_sideways, sign_in_with_wecom  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from contacts.models import ExternalContact, RefreshTrigger
 from contacts.services.roster import sync_roster
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
 from contacts.wecom.client import get_client
-from tests.browser import DESKTOP, PHONE, save_screens, show_as, start_chromium
+from tests.browser import DESKTOP, PHONE, save_screens, show_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,13 +27,6 @@ def school(sandbox):
         policy=RateLimitPolicy.for_command(),
     )
     return sandbox.school
-
-
-@pytest.fixture
-def browser():
-    chromium = start_chromium()
-    yield chromium
-    chromium.quit()
 
 
 def rockys_families(school) -> set[str]:

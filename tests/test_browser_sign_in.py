@@ -3,16 +3,9 @@
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser import save_screenshot, start_chromium
+from tests.browser import save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser():
-    chromium = start_chromium()
-    yield chromium
-    chromium.quit()
 
 
 def test_a_teacher_signs_in_with_wecom_and_lands_on_the_page_asked_for(sandbox, browser, live_server):

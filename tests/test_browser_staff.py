@@ -7,7 +7,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from contacts.models import ExternalContact, RefreshTrigger, SyncJob
 from contacts.services.runner import RateLimitPolicy, refresh_concurrently
-from tests.browser import save_screenshot, start_chromium
+from tests.browser import save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,13 +24,6 @@ def school(sandbox):
     )
     assert ExternalContact.objects.filter(external_userid="woAAAA").exists()
     return sandbox
-
-
-@pytest.fixture
-def browser():
-    chromium = start_chromium()
-    yield chromium
-    chromium.quit()
 
 
 def staff_in(group_name: str, username: str, django_user_model):
