@@ -373,12 +373,11 @@ def stored_job_failure(job) -> str:
 
 
 def job_status_line(job) -> str:
-    paused_until = getattr(job, "paused_until", None)
-    if paused_until is None:
-        return ""
     from django.utils import timezone
 
-    return f"paused until {timezone.localtime(paused_until):%H:%M:%S} (Beijing time)"
+    if job.paused_until is None:
+        return ""
+    return f"paused until {timezone.localtime(job.paused_until):%H:%M:%S} (Beijing time)"
 
 
 def scenario_cache(setup: Deployment) -> None:
