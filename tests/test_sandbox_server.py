@@ -188,6 +188,20 @@ def test_latency_is_applied_and_clients_are_served_concurrently(school):
         assert server.stats["max_in_flight"] > 1
 
 
+def test_the_latency_runs_from_the_requests_arrival_and_includes_the_answering(school):
+    server = SandboxServer(school=school, corp_id=CORP_ID, secret=SECRET, latency_ms=400)
+    params = {"corpid": CORP_ID, "corpsecret": SECRET}
+
+    started = time.monotonic()
+    assert server.answer("gettoken", params).status == 200
+    assert time.monotonic() - started >= 0.4
+
+    # A request that came in 400 ms ago is due now: no more waiting on top of the work already done.
+    started = time.monotonic()
+    assert server.answer("gettoken", params, arrived=started - 0.4).status == 200
+    assert time.monotonic() - started < 0.2
+
+
 def test_stats_count_calls_per_api(server, http):
     token = get_token(http, server)
     for _ in range(3):

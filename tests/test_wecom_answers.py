@@ -258,6 +258,34 @@ def test_an_html_404_page_is_not_retried(http, client):
     assert len(calls_to(http, "school/user/list_parent")) == 1
 
 
+def test_a_redirect_is_not_followed_but_reported_as_a_wrong_api_base(http, client):
+    http.get(PARENTS_URL, status=301, headers={"Location": "https://elsewhere.test/cgi-bin/school/user/list_parent"})
+
+    with pytest.raises(WeComError) as caught:
+        client.list_parents(department_id=5)
+
+    assert caught.value.kind is ErrorKind.CONFIGURATION
+    assert "HTTP 301 redirect to https://elsewhere.test/" in str(caught.value)
+    assert "WECOM_API_BASE" in caught.value.describe(language="en")
+    assert len(calls_to(http, "school/user/list_parent")) == 1
+
+
+def test_the_sessions_proxy_and_ca_bundle_apply_to_every_call(http, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.school.test:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/school/ca.pem")
+    http.get(PARENTS_URL, json={"errcode": 0, "errmsg": "ok", "parents": []})
+    client = WeComClient(
+        corp_id=settings.WECOM_CORP_ID, secret=settings.WECOM_SECRET, api_base=BASE, timeout=7
+    )
+
+    client.list_parents(department_id=5)
+
+    sent = calls_to(http, "school/user/list_parent")[0].request.req_kwargs
+    assert sent["proxies"]["https"] == "http://proxy.school.test:3128"
+    assert sent["verify"] == "/etc/school/ca.pem"
+    assert sent["timeout"] == (5.0, 7)
+
+
 def test_truncated_json_is_reported_not_raised_as_a_decode_error(http, client):
     http.get(PARENTS_URL, body='{"errcode":0,"errmsg":"ok","parents":[{"paren', content_type="application/json")
 

@@ -27,9 +27,11 @@ Staff sign-in (see `signin.py`), HTML pages a browser is sent to:
 - `POST /wwlogin/sso/choose` (the page's form): redirects to `redirect_uri?code=CODE&state=STATE`.
   A code works once, within 5 minutes.
 
-Each answer waits `latency_ms` first. Faults (see `faults.py`) are injected after the
-token check: a fault bound to an external_userid on externalcontact/get, else one drawn
-at `fault_rate` on every API but gettoken.
+Each answer leaves `latency_ms` after its request arrived, the simulator's own work of
+answering included, as WeCom's round trip would: the latency is the network's and WeCom's
+together, not added on top of this process's. Faults (see `faults.py`) are injected after
+the token check: a fault bound to an external_userid on externalcontact/get, else one
+drawn at `fault_rate` on every API but gettoken (a `slow` one answers `slow_seconds` late).
 
 Control API for tests and demos (under /sandbox/, loopback clients only; JSON in and
 out; errors are HTTP 4xx with `{"errcode": <HTTP status>, "errmsg": ...}`):
@@ -196,6 +198,13 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HTTPServer
 
+    arrived = 0.0  # time.monotonic() when the request line was read
+
+    def parse_request(self) -> bool:
+        # Called as soon as the request line is in: the latency runs from here.
+        self.arrived = time.monotonic()
+        return super().parse_request()
+
     def setup(self) -> None:
         super().setup()
         self.server.sandbox._track(self.connection, add=True)
@@ -235,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path.startswith("/cgi-bin/"):
             if method == "GET":
                 params = dict(parse_qsl(url.query, keep_blank_values=True))
-                reply = sandbox.answer(url.path.removeprefix("/cgi-bin/"), params)
+                reply = sandbox.answer(url.path.removeprefix("/cgi-bin/"), params, arrived=self.arrived)
             else:
                 reply = json_reply({"errcode": 405, "errmsg": "method not allowed"}, 405)
         elif url.path.startswith("/sandbox/"):
@@ -453,17 +462,19 @@ class SandboxServer:
 
     # ----- the WeCom APIs -----------------------------------------------------------
 
-    def answer(self, api: str, params: dict[str, str]) -> Reply:
-        """The reply to GET /cgi-bin/<api>?<params>, faults and latency included."""
+    def answer(self, api: str, params: dict[str, str], *, arrived: float | None = None) -> Reply:
+        """The reply to GET /cgi-bin/<api>?<params>, faults and latency included; `arrived`
+        (time.monotonic()) is when the request came in, now if not given."""
         handler = self._apis.get(api)
         if handler is None:
             return error_reply(40000, 404)
+        due = (arrived or time.monotonic()) + self.latency_ms / 1000
         self._stats.started(api)
         reply = error_reply(-1)
         try:
-            if self.latency_ms:
-                self._stopping.wait(self.latency_ms / 1000)
             reply = self._answer(api, handler, params)
+            if self.latency_ms:
+                self._stopping.wait(max(due - time.monotonic(), 0.0))
         finally:
             self._stats.finished(reply)
         return reply

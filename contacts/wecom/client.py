@@ -355,7 +355,7 @@ class WeComClient:
         if self.rate_limiter is not None and api != "gettoken":
             self.rate_limiter.acquire()
         try:
-            response = self._session.get(f"{self._api_base}/{api}", params=dict(params), timeout=self._timeouts)
+            response = self._send_get(f"{self._api_base}/{api}", params)
         except requests.RequestException as exc:
             failure = self._transport_failure(api, exc, params)
         else:
@@ -363,6 +363,27 @@ class WeComClient:
         # Raised here rather than in the except block: the requests exception's message
         # holds the URL with the token or the secret, and must not become __context__.
         raise failure
+
+    @sensitive_variables()
+    def _send_get(self, url: str, params: Mapping[str, str]) -> requests.Response:
+        """GET `url` through the session's adapter and read the whole answer.
+
+        Not `Session.get`: on every call it merges cookies, hooks and redirect handling, none
+        of which WeCom's API uses, for as much CPU as the rest of an unchanged parent's
+        refresh. The session's headers, proxies and CA bundle still apply (see `_session_for`).
+        """
+        request = requests.PreparedRequest()
+        request.prepare(method="GET", url=url, headers=self._session.headers, params=dict(params))
+        response = self._session.get_adapter(url).send(
+            request,
+            timeout=self._timeouts,
+            verify=self._session.verify,
+            cert=self._session.cert,
+            proxies=self._session.proxies,
+        )
+        # Read to the end, so that the connection goes back to the pool whatever the answer.
+        response.content  # noqa: B018
+        return response
 
     @sensitive_variables()
     def _transport_failure(self, api: str, exc: requests.RequestException, params: Mapping[str, str]) -> WeComError:
@@ -377,6 +398,11 @@ class WeComClient:
     def _read_answer(self, api: str, response: requests.Response, params: Mapping[str, str]) -> dict[str, Any]:
         status = response.status_code
         content_type = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
+        if 300 <= status < 400:
+            # WeCom's API never redirects: WECOM_API_BASE points elsewhere (http:// for https://, say).
+            logger.info("WeCom %s: HTTP %s redirect", api, status)
+            detail = f"{api}: HTTP {status} redirect to {self._scrub(response.headers.get('Location') or '?', params)}"
+            raise WeComError(f"WeCom could not be called: {detail}", reason=BAD_API_BASE, detail=detail, api=api)
         if status >= 500 or status == 429:
             logger.info("WeCom %s: HTTP %s", api, status)
             raise WeComError.unreachable(f"{api}: HTTP {status}, {content_type}", api=api)

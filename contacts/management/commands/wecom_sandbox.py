@@ -22,7 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8001, help="default 8001; 0 picks a free port")
         parser.add_argument("--parents", type=int, default=200, help="number of parents in the school (default 200)")
         parser.add_argument("--seed", type=int, default=1, help="same seed, same school (default 1)")
-        parser.add_argument("--latency-ms", type=float, default=0, help="delay before every answer (default 0)")
+        parser.add_argument(
+            "--latency-ms",
+            type=float,
+            default=0,
+            help="every answer leaves this long after its request arrived (default 0)",
+        )
         parser.add_argument("--token-ttl", type=float, default=7200, help="access token lifetime in seconds")
         parser.add_argument("--corp-id", help="corp id to accept (default: settings.WECOM_CORP_ID)")
         parser.add_argument("--secret", help="app secret to accept (default: settings.WECOM_SECRET)")
