@@ -67,10 +67,21 @@ def write_parent_export(export_id: int) -> str:
     return export.status if export is not None else "not queued"
 
 
+@task(queue_name=JOBS_QUEUE)
+def watch_parent_export(export_id: int) -> str:
+    """Writes again an export whose worker died; queued again and again while the export is not done."""
+    from contacts.services.exports import watch_export
+
+    export = watch_export(export_id=export_id)
+    return export.status if export is not None else "gone"
+
+
 @task(queue_name=CALLBACKS_QUEUE)
 def process_callback_event(event_id: int) -> str:
     """Apply one stored WeCom callback event (contacts.callbacks.services)."""
-    from contacts.callbacks.services import process_event
+    from contacts.callbacks.services import process_event, requeue_stalled_events
 
     event = process_event(event_id=event_id)
+    # A worker that died left its event behind: the next event a worker applies takes it up.
+    requeue_stalled_events()
     return event.status if event is not None else "missing"

@@ -1,7 +1,7 @@
 """Faults tried against real processes: what an operator sees when something breaks.
 
     python scripts/faults.py                  # what `make faults` runs (about 15 minutes)
-    python scripts/faults.py --only worker    # one scenario: worker, callback, ratelimit, cache
+    python scripts/faults.py --only worker    # one scenario: worker, callback, export, event, ratelimit, cache
 
 It starts the pieces of a production setup on this machine: the WeCom simulator (its own
 process, 50 ms per answer), the app under gunicorn, `db_worker` processes for the default
@@ -13,6 +13,10 @@ emptied here) and Redis (one database number, emptied here). Then, in turn:
              the job's final counts.
 - callback:  a teacher edits a remark "in WeCom" in the middle of a whole-school sync.
              Printed: how long until the parent's page shows it.
+- export:    a worker is killed with SIGKILL while it writes a parent list to Excel; another worker
+             is started. Printed: how long until the export is written all the same.
+- event:     a callbacks worker is killed with SIGKILL while it applies a WeCom event (WeCom is
+             slow to answer it); another is started. Printed: how long until the event is applied.
 - ratelimit: WeCom answers 45009 to every call. Printed: how long `refresh_contacts` for one
              parent and a whole-school job take to give up, and what each says.
 - cache:     the shared cache (Redis) is unreachable. Printed: what `refresh_contacts` and the
@@ -45,7 +49,7 @@ SECRET = "faults-app-secret"  # noqa: S105 - the simulator's, for this run only
 CALLBACK_TOKEN = "faults-callback-token"  # noqa: S105
 CALLBACK_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 ADMIN_USER, ADMIN_PASSWORD = "faults-admin", "faults-admin-password"
-SCENARIOS = ("worker", "callback", "ratelimit", "cache")
+SCENARIOS = ("worker", "callback", "export", "event", "ratelimit", "cache")
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
@@ -94,6 +98,7 @@ class Deployment:
             "WECOM_TIMEOUT": "5",
             "WECOM_CALLBACK_TOKEN": CALLBACK_TOKEN,
             "WECOM_CALLBACK_AES_KEY": CALLBACK_AES_KEY,
+            "EXPORT_ROOT": str(logs / "exports"),
             "PYTHONPATH": str(ROOT),
             "DJANGO_SETTINGS_MODULE": "schoolcontacts.settings",
         }
@@ -330,6 +335,100 @@ def scenario_callback(setup: Deployment) -> None:
         setup.stop(name)
 
 
+def ensure_parents_stored(setup: Deployment) -> None:
+    """A scenario run on its own first syncs the school, as the others leave it synced."""
+    from contacts.models import ExternalContact
+
+    if ExternalContact.objects.count() >= setup.parents // 2:
+        return
+    setup.start_worker("sync-1")
+    job = start_sync_job()
+    wait_until(lambda: not job_active(job), timeout=900, what="the school to be synced")
+    setup.stop("sync-1")
+
+
+def scenario_export(setup: Deployment) -> None:
+    from django.contrib.auth import get_user_model
+
+    from contacts.models import Export, ExportStatus, ExternalContact
+    from contacts.services.exports import start_parent_export
+
+    print("\n## A worker killed while it writes an export to Excel")
+    ensure_parents_stored(setup)
+    setup.start_worker("worker-1")
+    export = start_parent_export(
+        user=get_user_model().objects.get(username=ADMIN_USER),
+        contacts=ExternalContact.objects.order_by("name"),
+        description="faults.py",
+        reveal_phones=False,
+    )
+    writing = Export.objects.filter(pk=export.pk, status=ExportStatus.RUNNING)
+    wait_until(writing.exists, timeout=120, what="worker-1 to write the export", every=0.01)
+    killed_at = time.monotonic()
+    setup.stop("worker-1", signal.SIGKILL)
+    print(f"- killed worker-1 (SIGKILL) while it wrote an export of {export.row_count} parents; worker-2 started")
+    setup.start_worker("worker-2")
+    ended = Export.objects.filter(pk=export.pk, status__in=[ExportStatus.FINISHED, ExportStatus.FAILED])
+    wait_until(ended.exists, timeout=600, what="the export to end", every=0.5)
+    export.refresh_from_db()
+    print(
+        f"- the export ended {time.monotonic() - killed_at:.0f} s after the kill: {export.status}, "
+        f"{export.row_count} rows, written by try {export.attempts}"
+        + (f"; {export.error}" if export.error else "")
+    )
+    setup.stop("worker-2")
+
+
+def scenario_event(setup: Deployment) -> None:
+    from contacts.models import CallbackEvent, CallbackStatus, FollowUser
+
+    print("\n## A callbacks worker killed while it applies a WeCom event")
+    ensure_parents_stored(setup)
+    done = setup.manage("refresh_contacts", "woAAAA")
+    if done.returncode != 0:
+        raise SystemExit(f"refresh_contacts woAAAA failed:\n{done.stdout}{done.stderr}")
+    setup.start_worker("callbacks-1", queue="callbacks")
+    setup.set_faults(woAAAA="slow")  # the worker waits for WeCom's answer on this parent
+    remark = f"王老师-{int(time.time())}"
+    requests.post(
+        f"{setup.sandbox_url}/contacts/woAAAA/follow_users/rocky", json={"remark": remark}, timeout=10
+    ).raise_for_status()
+    held = CallbackEvent.objects.filter(
+        external_userid="woAAAA", status=CallbackStatus.RECEIVED, claimed_at__isnull=False
+    )
+    wait_until(held.exists, timeout=60, what="callbacks-1 to take the event", every=0.01)
+    event = held.get()
+    time.sleep(0.5)  # it is waiting for WeCom now
+    killed_at = time.monotonic()
+    setup.stop("callbacks-1", signal.SIGKILL)
+    setup.clear_faults()
+    setup.start_worker("callbacks-2", queue="callbacks")
+    print("- killed callbacks-1 (SIGKILL) while it applied an event; callbacks-2 started")
+    event.refresh_from_db()
+    print(f"- the event stays {event.status} with the dead worker's claim until that runs out")
+    # WeCom goes on sending events; the first one applied after the claim ran out takes the dead one up.
+    lease = int(setup.env.get("JOB_LEASE_SECONDS", "60"))
+    wait_until(lambda: time.monotonic() - killed_at > lease + 1, timeout=lease + 5, what="the claim to run out")
+    other, teacher = (
+        FollowUser.objects.exclude(contact__external_userid="woAAAA")
+        .values_list("contact__external_userid", "userid")
+        .first()
+    )
+    requests.post(
+        f"{setup.sandbox_url}/contacts/{other}/follow_users/{teacher}", json={"remark": "赵老师"}, timeout=10
+    ).raise_for_status()
+    applied = CallbackEvent.objects.filter(pk=event.pk).exclude(status=CallbackStatus.RECEIVED)
+    wait_until(applied.exists, timeout=120, what="the dead worker's event to be applied", every=0.1)
+    event.refresh_from_db()
+    shown = FollowUser.objects.filter(contact__external_userid="woAAAA", userid="rocky", remark=remark).exists()
+    print(
+        f"- the next event, sent {lease + 1} s after the kill, took it up: applied "
+        f"{time.monotonic() - killed_at:.0f} s after the kill ({event.status}, claim {event.attempts}); "
+        f"the new remark is {'on the parent page' if shown else 'NOT on the parent page'}"
+    )
+    setup.stop("callbacks-2")
+
+
 def scenario_ratelimit(setup: Deployment) -> None:
 
     print("\n## WeCom answers 45009 to every call")
@@ -460,6 +559,8 @@ def main() -> None:
     scenarios = {
         "worker": scenario_worker,
         "callback": scenario_callback,
+        "export": scenario_export,
+        "event": scenario_event,
         "ratelimit": scenario_ratelimit,
         "cache": scenario_cache,
     }

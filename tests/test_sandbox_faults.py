@@ -7,9 +7,9 @@ import requests
 
 from contacts.sandbox import ERRCODE_KINDS, SandboxServer, build_school, parse_assignment, parse_fault
 from contacts.sandbox.faults import Fault, FaultPlan
+from tests.sandbox_fixtures import CORP_ID, SECRET, get_token
 
-CORP_ID = "wwfaulttest"
-SECRET = "fault-test-secret"
+pytest_plugins = ["tests.sandbox_fixtures"]
 
 
 @pytest.fixture(scope="module")
@@ -18,22 +18,13 @@ def school():
 
 
 @pytest.fixture
-def server(school):
-    with SandboxServer(school=school, corp_id=CORP_ID, secret=SECRET, slow_seconds=1.0) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as client:
-        yield client
+def server_options() -> dict:
+    return {"slow_seconds": 1.0}
 
 
 @pytest.fixture
 def token(server, http) -> str:
-    return http.get(f"{server.url}/gettoken", params={"corpid": CORP_ID, "corpsecret": SECRET}, timeout=5).json()[
-        "access_token"
-    ]
+    return get_token(http, server)
 
 
 def get_contact(http, server, token, external_userid="woAAAA", timeout=5.0) -> requests.Response:

@@ -5,35 +5,12 @@ import hashlib
 import pytest
 import requests
 
-from contacts.sandbox import SandboxServer, build_school
 from contacts.sandbox.jssdk import Tickets
+from tests.sandbox_fixtures import get_token
 
-CORP_ID = "wwsandboxtest"
-SECRET = "sandbox-test-secret"
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 PAGE = "https://contacts.example-school.cn/chat/parent/"
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(parents=20, seed=1)
-
-
-@pytest.fixture
-def server(school):
-    with SandboxServer(school=school, corp_id=CORP_ID, secret=SECRET) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as client:
-        yield client
-
-
-def token(http, server) -> str:
-    return http.get(f"{server.url}/gettoken", params={"corpid": CORP_ID, "corpsecret": SECRET}, timeout=5).json()[
-        "access_token"
-    ]
 
 
 def get(http, server, api: str, **params) -> dict:
@@ -48,7 +25,7 @@ def sha1_signature(ticket: str, noncestr: str, timestamp: str, url: str) -> str:
 
 
 def test_get_jsapi_ticket_answers_a_ticket_for_7200_seconds_and_the_same_one_while_valid(server, http):
-    access_token = token(http, server)
+    access_token = get_token(http, server)
 
     first = get(http, server, "get_jsapi_ticket", access_token=access_token)
     second = get(http, server, "get_jsapi_ticket", access_token=access_token)
@@ -59,7 +36,7 @@ def test_get_jsapi_ticket_answers_a_ticket_for_7200_seconds_and_the_same_one_whi
 
 
 def test_ticket_get_answers_the_apps_own_ticket_for_agent_config(server, http):
-    access_token = token(http, server)
+    access_token = get_token(http, server)
 
     agent = get(http, server, "ticket/get", access_token=access_token, type="agent_config")
     school_ticket = get(http, server, "get_jsapi_ticket", access_token=access_token)
@@ -70,20 +47,20 @@ def test_ticket_get_answers_the_apps_own_ticket_for_agent_config(server, http):
 
 @pytest.mark.parametrize("params", [{}, {"type": "jsapi"}, {"type": "AGENT_CONFIG"}])
 def test_ticket_get_of_another_type_is_an_invalid_parameter(server, http, params):
-    assert get(http, server, "ticket/get", access_token=token(http, server), **params)["errcode"] == 40058
+    assert get(http, server, "ticket/get", access_token=get_token(http, server), **params)["errcode"] == 40058
 
 
 @pytest.mark.parametrize("api", ["get_jsapi_ticket", "ticket/get"])
 def test_the_tickets_need_a_valid_access_token(server, http, api):
     assert get(http, server, api, type="agent_config")["errcode"] == 41001
     assert get(http, server, api, access_token="not-a-token", type="agent_config")["errcode"] == 40014
-    access_token = token(http, server)
+    access_token = get_token(http, server)
     server.expire_tokens()
     assert get(http, server, api, access_token=access_token, type="agent_config")["errcode"] == 42001
 
 
 def test_the_verify_endpoint_accepts_a_signature_with_a_valid_ticket_and_nothing_else(server, http):
-    access_token = token(http, server)
+    access_token = get_token(http, server)
     ticket = get(http, server, "ticket/get", access_token=access_token, type="agent_config")["ticket"]
     signed = {
         "kind": "agent_config",

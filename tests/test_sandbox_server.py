@@ -8,32 +8,9 @@ import pytest
 import requests
 
 from contacts.sandbox import SandboxServer, build_school
+from tests.sandbox_fixtures import CORP_ID, SECRET, get_token
 
-CORP_ID = "wwsandboxtest"
-SECRET = "sandbox-test-secret"
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(parents=200, seed=1)
-
-
-@pytest.fixture
-def server(school):
-    with SandboxServer(school=school, corp_id=CORP_ID, secret=SECRET) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as client:
-        yield client
-
-
-def get_token(http, server) -> str:
-    answer = http.get(f"{server.url}/gettoken", params={"corpid": CORP_ID, "corpsecret": SECRET}, timeout=5).json()
-    assert answer["errcode"] == 0
-    return answer["access_token"]
+pytest_plugins = ["tests.sandbox_fixtures"]
 
 
 def call(http, server, api: str, **params) -> dict:

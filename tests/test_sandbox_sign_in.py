@@ -6,30 +6,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from contacts.sandbox import SandboxServer, build_school
 from contacts.sandbox.signin import CodeStore, Identity
+from tests.sandbox_fixtures import CORP_ID, SECRET
 
-CORP_ID = "wwsandboxtest"
-SECRET = "sandbox-test-secret"
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 AGENT_ID = "1000005"
 APP = "http://127.0.0.1:8000/signin/wecom/callback/"
 
 
-@pytest.fixture(scope="module")
-def school():
-    return build_school(parents=200, seed=1)
-
-
 @pytest.fixture
-def server(school):
-    with SandboxServer(school=school, corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as client:
-        yield client
+def server_options() -> dict:
+    return {"agent_id": AGENT_ID}
 
 
 def web_login(server, **changes) -> str:

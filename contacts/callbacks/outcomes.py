@@ -31,6 +31,9 @@ OUTCOMES = TextCatalogue(
         "no_id": gettext_noop("事件中没有 Id。"),
         "not_handled": gettext_noop("本系统不处理此类事件。"),
         "internal_error": gettext_noop("处理时出现内部错误，详见服务器日志。"),
+        "interrupted": gettext_noop(
+            "处理中断：处理它的后台进程停止了 %(attempts)s 次，已放弃；请检查回调队列的后台进程（db_worker）。"
+        ),
         "refreshed": gettext_noop("已刷新家长：%(summary)s"),
         "refresh_failed": gettext_noop("刷新家长失败：%(error)s"),
         "parent_lost": gettext_noop("家长已无联系：%(error)s"),

@@ -17,6 +17,13 @@ client, so a worker's events share its keep-alive connections to WeCom:
   (or marked gone on delete), then the parents concerned are refreshed;
 - anything else: ignored.
 
+A worker claims an event before applying it (`claimed_at`). A worker that dies mid-event leaves
+it "received" with a claim that runs out after JOB_LEASE_SECONDS; `requeue_stalled_events`, run
+after every event a worker applies and at the end of the nightly sync, queues it again. After
+MAX_EVENT_ATTEMPTS claims that never finished, the event fails instead of being tried for ever.
+Applying an event twice (a worker thought dead that wakes up) changes nothing twice: each step
+sets what WeCom says now.
+
 The outcome is stored on the event as codes (`outcomes.py`). A failed WeCom call makes the event `failed`, with the
 error and its hint, and changes nothing more than a failed refresh does.
 """
@@ -28,7 +35,9 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts import tasks
@@ -46,6 +55,12 @@ from contacts.wecom.errors import WeComError
 logger = logging.getLogger("contacts.callbacks")
 
 MAX_ID_LENGTH = 128
+# Claims of one event that never finished (its workers died) before it fails.
+MAX_EVENT_ATTEMPTS = 3
+# An event never claimed this long after it arrived was never queued (or its task was lost): queue it.
+UNCLAIMED_AFTER = dt.timedelta(hours=1)
+# Events queued again at once, at most: the rest wait for the next look.
+REQUEUE_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -81,16 +96,20 @@ def accept_event(*, message: CallbackMessage) -> CallbackEvent | None:
 
 
 def process_event(*, event_id: int, client: WeComClient | None = None) -> CallbackEvent | None:
-    """Apply a stored event once; an event already handled is left as it is."""
+    """Apply a stored event once; an event already handled, or held by a live worker, is left as it is."""
+    now = timezone.now()
+    unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_duration())
+    claimed = CallbackEvent.objects.filter(unclaimed, pk=event_id, status=CallbackStatus.RECEIVED).update(
+        claimed_at=now, attempts=F("attempts") + 1
+    )
     event = CallbackEvent.objects.filter(pk=event_id).first()
-    if event is None or event.status != CallbackStatus.RECEIVED:
+    if not claimed or event is None:
         return event
-    try:
-        outcome = _apply(event=event, client=client or get_client())
-    except Exception:
-        # Whatever went wrong, the event must not stay "received" for ever.
-        logger.exception("WeCom callback event %s could not be applied", event.pk)
-        outcome = _outcome(CallbackStatus.FAILED, "internal_error")
+    if event.attempts > MAX_EVENT_ATTEMPTS:
+        logger.error("WeCom callback event %s: %d workers stopped applying it; it fails", event.pk, event.attempts - 1)
+        outcome = _outcome(CallbackStatus.FAILED, "interrupted", attempts=event.attempts - 1)
+    else:
+        outcome = _applied(event=event, client=client)
     event.status = outcome.status
     event.result = list(outcome.lines)
     event.processed_at = timezone.now()
@@ -99,6 +118,38 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
     event.save(update_fields=["status", "result", "processed_at", "contact"])
     logger.info("WeCom callback event %s (%s/%s): %s", event.pk, event.event, event.change_type, event.status)
     return event
+
+
+def requeue_stalled_events(*, now: dt.datetime | None = None) -> int:
+    """Queue again the events whose worker died while applying them (or that were never queued); returns how many."""
+    now = now or timezone.now()
+    claim_ran_out = Q(claimed_at__lt=now - claim_duration())
+    never_claimed = Q(claimed_at__isnull=True, received_at__lt=now - UNCLAIMED_AFTER)
+    stalled = claim_ran_out | never_claimed
+    event_ids = list(
+        CallbackEvent.objects.filter(stalled, status=CallbackStatus.RECEIVED)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:REQUEUE_BATCH]
+    )
+    for event_id in event_ids:
+        tasks.process_callback_event.enqueue(event_id=event_id)
+    if event_ids:
+        logger.warning("WeCom callback events queued again, their workers having stopped: %s", event_ids)
+    return len(event_ids)
+
+
+def claim_duration() -> dt.timedelta:
+    """How long a worker's claim on an event lasts (JOB_LEASE_SECONDS)."""
+    return dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+
+
+def _applied(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:
+    try:
+        return _apply(event=event, client=client or get_client())
+    except Exception:
+        # Whatever went wrong, the event must not stay "received" for ever.
+        logger.exception("WeCom callback event %s could not be applied", event.pk)
+        return _outcome(CallbackStatus.FAILED, "internal_error")
 
 
 # -- applying ---------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ class CallbackEvent(models.Model):
     # Text written before outcomes were stored as codes; shown for those events only.
     outcome = models.TextField(_("处理结果"), blank=True)
     processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    # When a worker began applying the event, and how many have begun: a worker that dies leaves
+    # the event "received" with a claim that runs out after JOB_LEASE_SECONDS (see callbacks.services).
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     contact = models.ForeignKey(
         ExternalContact,
         verbose_name=pgettext_lazy("one", "家长"),
@@ -43,6 +47,8 @@ class CallbackEvent(models.Model):
         verbose_name = pgettext_lazy("one", "回调事件")
         verbose_name_plural = pgettext_lazy("many", "回调事件")
         ordering = ["-received_at", "-id"]
+        # The events still to apply are found among all those kept without reading them all.
+        indexes = [models.Index(fields=["status", "received_at"], name="callback_event_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.event}/{self.change_type} {self.external_userid or self.userid}"

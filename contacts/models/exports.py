@@ -50,6 +50,10 @@ class Export(models.Model):
     # A random name under EXPORT_ROOT: nothing else finds the file.
     file_name = models.CharField(max_length=64, editable=False)
     error = models.TextField(_("错误"), blank=True)
+    # While a worker writes the file it renews this every quarter lease (JOB_LEASE_SECONDS); an
+    # export whose writer stopped renewing it is written again, at most MAX_EXPORT_ATTEMPTS times.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "导出文件")

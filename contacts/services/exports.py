@@ -13,6 +13,11 @@ of them (PARENT_LIST_SHEET). A class page would export its parents, e.g.:
 or, for more than EXPORT_INLINE_ROWS parents (`runs_in_background`), `start_parent_export`
 with the same arguments. Each export is recorded in the audit log.
 
+A worker writing a file renews the export's heartbeat every quarter lease (JOB_LEASE_SECONDS). The
+export's watch, a task queued every lease while the export is queued or being written, queues the
+writing again when the heartbeat stopped (the worker was killed), at most MAX_EXPORT_ATTEMPTS times in
+all; then the export fails, saying so, rather than staying "生成中" until it expires.
+
 Memory stays flat however many parents: the workbook is write-only (openpyxl streams its rows
 to a temporary file), and parents are read BATCH_SIZE at a time with a fixed number of
 queries per batch.
@@ -24,6 +29,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
@@ -35,7 +41,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext
@@ -49,6 +55,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from contacts import tasks
 from contacts.models import (
+    EXPORT_ACTIVE_STATUSES,
     AuditAction,
     ConnectionState,
     ContactType,
@@ -80,6 +87,21 @@ MAX_TITLE_CHARACTERS = 31
 _NOT_IN_TITLES = re.compile(r'[\[\]:*?/\\"<>|]')
 
 CellValue = str | int | dt.datetime | None
+
+# Tries at writing one export's file; a try ends early only when its worker dies.
+MAX_EXPORT_ATTEMPTS = 3
+# A queued export no worker began writing in this long is given up: its task was lost, or no worker runs.
+QUEUE_PATIENCE = dt.timedelta(hours=1)
+NEVER_STARTED = (
+    "一小时内没有后台进程开始生成，已放弃；请确认后台进程（db_worker）在运行，然后重新导出。"
+    " / No background worker began writing the file within an hour; check that the workers (db_worker) run,"
+    " then export again."
+)
+INTERRUPTED = (
+    "生成中断：写文件的后台进程停止了 {attempts} 次，请重新导出；如仍失败，请联系系统管理员检查后台进程（db_worker）。"
+    " / Writing the file was interrupted: the background worker stopped {attempts} times. Export again, and if it"
+    " fails again, ask the administrator to check the workers (db_worker)."
+)
 
 
 class ExportNotStarted(Exception):
@@ -184,18 +206,28 @@ def write_parent_sheet(
     return _write_sheet(contact_ids=contact_ids, reveal_phones=reveal_phones, stream=stream, sheet=sheet)
 
 
-def _write_sheet(*, contact_ids: Iterable[int], reveal_phones: bool, stream: BinaryIO, sheet: ParentSheet) -> int:
+def _write_sheet(
+    *,
+    contact_ids: Iterable[int],
+    reveal_phones: bool,
+    stream: BinaryIO,
+    sheet: ParentSheet,
+    before_batch: Callable[[], None] | None = None,
+) -> int:
     columns = [COLUMNS[key] for key in sheet.columns]
     reading = _Reading.now(reveal_phones=reveal_phones)
-    rows = (
-        [column.value(row) for column in columns]
-        for batch in _batches(contact_ids, size=BATCH_SIZE)
-        for row in _parent_rows(contact_ids=batch, reading=reading)
-    )
+
+    def rows() -> Iterator[list[CellValue]]:
+        for batch in _batches(contact_ids, size=BATCH_SIZE):
+            if before_batch is not None:
+                before_batch()
+            for row in _parent_rows(contact_ids=batch, reading=reading):
+                yield [column.value(row) for column in columns]
+
     return write_workbook(
         title=str(sheet.title),
         headers=[(str(column.header), column.width) for column in columns],
-        rows=rows,
+        rows=rows(),
         stream=stream,
     )
 
@@ -475,7 +507,7 @@ def start_parent_export(
     )
     record_export(user=user, rows=len(contact_ids), description=description, reveal_phones=reveal_phones, export=export)
     try:
-        transaction.on_commit(partial(tasks.write_parent_export.enqueue, export.pk))
+        transaction.on_commit(partial(_queue_writing, export_id=export.pk))
     except Exception as exc:
         logger.exception("queueing %s failed", export)
         _end_export(
@@ -490,22 +522,31 @@ def start_parent_export(
 
 
 def write_export(*, export_id: int) -> Export | None:
-    """Write a queued export's file under EXPORT_ROOT (the worker's task); once per export.
+    """Write a queued export's file under EXPORT_ROOT (the worker's task); once per try.
 
     Expired exports are deleted first, so files do not pile up where no nightly sync runs.
     """
     purge_expired_exports()
-    if not Export.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(status=ExportStatus.RUNNING):
+    claimed = Export.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, heartbeat_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not claimed:
         return None
     export = Export.objects.get(pk=export_id)
     path = export.path
-    unfinished = path.with_name(path.name + ".part")
+    # A file of its own for each try: a writer thought dead that wakes up never writes into another's.
+    unfinished = path.with_name(f"{path.name}.{export.attempts}.part")
     sheet = ParentSheet(title=export.title, columns=tuple(export.columns))
+    heartbeat = _Heartbeat(export_id=export_id, attempt=export.attempts)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with translation.override(export.language or None), unfinished.open("wb") as stream:
             rows = _write_sheet(
-                contact_ids=export.contact_ids, reveal_phones=export.reveal_phones, stream=stream, sheet=sheet
+                contact_ids=export.contact_ids,
+                reveal_phones=export.reveal_phones,
+                stream=stream,
+                sheet=sheet,
+                before_batch=heartbeat.beat,
             )
         # Whole or not at all: a download never finds half a file.
         unfinished.replace(path)
@@ -519,10 +560,86 @@ def write_export(*, export_id: int) -> Export | None:
             status=ExportStatus.FAILED,
             error=f"生成失败（{name}），请重新导出；如仍失败，请联系系统管理员（详见服务器日志）。"
             f" / Writing the file failed ({name}); export again, and if it fails again, ask the administrator.",
+            attempt=export.attempts,
         )
     else:
-        _end_export(export_id=export_id, status=ExportStatus.FINISHED, row_count=rows)
+        _end_export(export_id=export_id, status=ExportStatus.FINISHED, row_count=rows, attempt=export.attempts)
     return Export.objects.get(pk=export_id)
+
+
+def watch_export(*, export_id: int, now: dt.datetime | None = None) -> Export | None:
+    """Queue the writing of an export again when its writer stopped renewing the heartbeat (the watch's task).
+
+    After MAX_EXPORT_ATTEMPTS tries the export fails instead, as does one that no worker began
+    writing within QUEUE_PATIENCE. While the export is queued or being written, the watch queues
+    itself again for a lease later.
+    """
+    export = Export.objects.filter(pk=export_id).first()
+    if export is None or not export.is_active:
+        return export
+    now = now or timezone.now()
+    if export.status == ExportStatus.QUEUED and export.created_at < now - QUEUE_PATIENCE:
+        logger.error("export %s: no worker began writing it within %s; it fails", export, QUEUE_PATIENCE)
+        _end_export(export_id=export_id, status=ExportStatus.FAILED, error=NEVER_STARTED, only_from=ExportStatus.QUEUED)
+        return Export.objects.get(pk=export_id)
+    if export.status == ExportStatus.RUNNING and (export.heartbeat_at or export.created_at) < now - export_lease():
+        if export.attempts >= MAX_EXPORT_ATTEMPTS:
+            logger.error("export %s: its writer stopped %d times; it fails", export, export.attempts)
+            _end_export(
+                export_id=export_id,
+                status=ExportStatus.FAILED,
+                error=INTERRUPTED.format(attempts=export.attempts),
+                attempt=export.attempts,
+            )
+            return Export.objects.get(pk=export_id)
+        requeued = Export.objects.filter(
+            pk=export_id, status=ExportStatus.RUNNING, attempts=export.attempts
+        ).update(status=ExportStatus.QUEUED, heartbeat_at=None)
+        if requeued:
+            logger.warning("export %s: its writer stopped renewing its heartbeat; it is written again", export)
+            with suppress(OSError):
+                export.path.with_name(f"{export.path.name}.{export.attempts}.part").unlink(missing_ok=True)
+            _queue_writing(export_id=export_id)
+            return Export.objects.get(pk=export_id)
+    _queue_watch(export_id=export_id)
+    return Export.objects.get(pk=export_id)
+
+
+def export_lease() -> dt.timedelta:
+    """How long an export's writer may go without renewing its heartbeat (JOB_LEASE_SECONDS)."""
+    return dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+
+
+class _Heartbeat:
+    """Renews an export's heartbeat, at most every quarter lease, while this try still holds it."""
+
+    def __init__(self, *, export_id: int, attempt: int) -> None:
+        self._export_id = export_id
+        self._attempt = attempt
+        self._every = export_lease().total_seconds() / 4
+        self._last = time.monotonic()
+
+    def beat(self) -> None:
+        if time.monotonic() - self._last < self._every:
+            return
+        self._last = time.monotonic()
+        Export.objects.filter(pk=self._export_id, status=ExportStatus.RUNNING, attempts=self._attempt).update(
+            heartbeat_at=timezone.now()
+        )
+
+
+def _queue_writing(*, export_id: int) -> None:
+    """Queue the writing of the file, and the watch that writes it again if its worker dies."""
+    tasks.write_parent_export.enqueue(export_id)
+    _queue_watch(export_id=export_id)
+
+
+def _queue_watch(*, export_id: int) -> None:
+    watch = tasks.watch_parent_export
+    if not watch.get_backend().supports_defer:
+        # Tasks that run inline (TASK_BACKEND=immediate) have written the file already, in this process.
+        return
+    watch.using(run_after=timezone.now() + export_lease()).enqueue(export_id)
 
 
 def open_export_file(*, export: Export) -> ExportedSheet:
@@ -541,10 +658,23 @@ def download_name(*, title: str, at: dt.datetime) -> str:
     return f"{sheet_title(title)}-{timezone.localtime(at):%Y%m%d-%H%M}.xlsx"
 
 
-def _end_export(*, export_id: int, status: ExportStatus, error: str = "", **fields) -> None:
-    Export.objects.filter(pk=export_id).update(
-        status=status, error=error, finished_at=timezone.now(), contact_ids=[], **fields
-    )
+def _end_export(
+    *,
+    export_id: int,
+    status: ExportStatus,
+    error: str = "",
+    attempt: int | None = None,
+    only_from: ExportStatus | None = None,
+    **fields,
+) -> bool:
+    """End an active export (one `only_from` that status); with `attempt`, only while that try still holds it.
+
+    True if it was ended.
+    """
+    active = Export.objects.filter(pk=export_id, status__in=[only_from] if only_from else EXPORT_ACTIVE_STATUSES)
+    if attempt is not None:
+        active = active.filter(status=ExportStatus.RUNNING, attempts=attempt)
+    return bool(active.update(status=status, error=error, finished_at=timezone.now(), contact_ids=[], **fields))
 
 
 def record_export(

@@ -52,6 +52,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from contacts import tasks
+from contacts.callbacks.services import requeue_stalled_events
 from contacts.db import one_writer_at_a_time
 from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseReason, RefreshTrigger, SyncJob
 from contacts.models.jobs import ACTIVE_STATUSES
@@ -330,13 +331,16 @@ def run_job_here(
 def finish_job_if_done(*, job_id: int) -> bool:
     """Mark a running job finished when no item is pending; True for the one call that did.
 
-    The end of a whole-school sync (the nightly job) applies HISTORY_RETENTION_DAYS.
+    The end of a whole-school sync (the nightly job) applies HISTORY_RETENTION_DAYS and queues again
+    the WeCom events whose worker died.
     """
     if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.PENDING).exists():
         return False
     finished = _end_job(job_id=job_id, status=JobStatus.FINISHED, only_from=[JobStatus.RUNNING])
     if finished and SyncJob.objects.filter(pk=job_id, kind=JobKind.SYNC_SCHOOL).exists():
         _purge_expired_history()
+        # WeCom's events left behind by a callbacks worker that died, when none has arrived since.
+        requeue_stalled_events()
     return finished
 
 
