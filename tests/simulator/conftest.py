@@ -1,17 +1,13 @@
 """The simulator over HTTP, for the tests of what it answers: a school, a running server, a client.
 
-Test modules load the fixtures with `pytest_plugins = ["tests.sandbox_fixtures"]` and import the
-constants and helpers before pytest loads it as a plugin, so its asserts cannot be rewritten;
-PYTEST_DONT_REWRITE says so and keeps pytest quiet.
+Fixtures of this folder only: other tests have a `school` and an `http` of their own.
 """
 
 import pytest
 import requests
 
 from contacts.sandbox import SandboxServer, build_school
-
-CORP_ID = "wwsandboxtest"
-SECRET = "sandbox-test-secret"
+from tests.simulator.helpers import CORP_ID, SECRET
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +31,3 @@ def server(school, server_options):
 def http():
     with requests.Session() as client:
         yield client
-
-
-def get_token(http, server) -> str:
-    answer = http.get(f"{server.url}/gettoken", params={"corpid": CORP_ID, "corpsecret": SECRET}, timeout=5).json()
-    assert answer["errcode"] == 0
-    return answer["access_token"]

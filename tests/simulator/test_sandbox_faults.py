@@ -7,9 +7,7 @@ import requests
 
 from contacts.sandbox import ERRCODE_KINDS, SandboxServer, build_school, parse_assignment, parse_fault
 from contacts.sandbox.faults import Fault, FaultPlan
-from tests.sandbox_fixtures import CORP_ID, SECRET, get_token
-
-pytest_plugins = ["tests.sandbox_fixtures"]
+from tests.simulator.helpers import CORP_ID, SECRET, get_token
 
 
 @pytest.fixture(scope="module")

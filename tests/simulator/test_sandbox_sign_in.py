@@ -7,9 +7,7 @@ import pytest
 import requests
 
 from contacts.sandbox.signin import CodeStore, Identity
-from tests.sandbox_fixtures import CORP_ID, SECRET
-
-pytest_plugins = ["tests.sandbox_fixtures"]
+from tests.simulator.helpers import CORP_ID, SECRET
 
 AGENT_ID = "1000005"
 APP = "http://127.0.0.1:8000/signin/wecom/callback/"

@@ -6,9 +6,7 @@ import pytest
 import requests
 
 from contacts.sandbox.jssdk import Tickets
-from tests.sandbox_fixtures import get_token
-
-pytest_plugins = ["tests.sandbox_fixtures"]
+from tests.simulator.helpers import get_token
 
 PAGE = "https://contacts.example-school.cn/chat/parent/"
 

@@ -8,9 +8,7 @@ import pytest
 import requests
 
 from contacts.sandbox import SandboxServer, build_school
-from tests.sandbox_fixtures import CORP_ID, SECRET, get_token
-
-pytest_plugins = ["tests.sandbox_fixtures"]
+from tests.simulator.helpers import CORP_ID, SECRET, get_token
 
 
 def call(http, server, api: str, **params) -> dict:
