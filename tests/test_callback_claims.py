@@ -6,8 +6,10 @@ Tasks run inline here (the test settings); tests/test_callback_queue_postgres.py
 """
 
 import datetime as dt
+import json
 
 import pytest
+import responses
 from django.utils import timezone
 
 from contacts import tasks
@@ -16,6 +18,8 @@ from contacts.callbacks.services import MAX_EVENT_ATTEMPTS, process_event, reque
 from contacts.models import CallbackEvent, CallbackStatus, JobKind, JobStatus, SyncJob
 from contacts.services.jobs import finish_job_if_done
 from tests.admin_factories import seed, with_teacher_remark
+from tests.conftest import API
+from tests.worker_processes import QUEUES
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -125,3 +129,61 @@ def test_the_end_of_the_nightly_sync_takes_up_an_event_left_behind(edited_in_wec
     assert finish_job_if_done(job_id=job.pk)
 
     assert CallbackEvent.objects.get(pk=left_behind.pk).status == CallbackStatus.PROCESSED
+
+
+def test_a_worker_whose_claim_was_taken_meanwhile_does_not_overwrite_the_outcome(wecom, stored_parent):
+    event = stored_event()
+    answer = with_teacher_remark(seed(), "rocky", "李主任")
+
+    def slow_wecom(request):
+        # This worker waited on WeCom longer than a lease: another took the event and finished it.
+        CallbackEvent.objects.filter(pk=event.pk).update(
+            claimed_by="another-worker", status=CallbackStatus.PROCESSED, result=[{"code": "not_handled"}]
+        )
+        return 200, {}, json.dumps(answer)
+
+    wecom.rsps.remove(responses.GET, f"{API}/externalcontact/get")
+    wecom.rsps.add_callback(responses.GET, f"{API}/externalcontact/get", callback=slow_wecom)
+
+    process_event(event_id=event.pk)
+
+    event.refresh_from_db()
+    assert event.status == CallbackStatus.PROCESSED
+    assert event.claimed_by == "another-worker"
+    assert event.result == [{"code": "not_handled"}]
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """Tasks are kept, not run."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": QUEUES}}
+    backend = tasks.process_callback_event.get_backend()
+    backend.clear()
+    return backend.results
+
+
+def test_an_event_left_behind_is_queued_again_once_a_lease_at_most(queued_tasks):
+    event = stored_event(claimed_at=ago(LEASE_SECONDS + 5), attempts=1)
+
+    assert requeue_stalled_events() == 1
+    assert requeue_stalled_events() == 0  # its task waits in the queue: not queued twice
+    assert requeue_stalled_events(now=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS + 1)) == 1
+
+    assert [result.kwargs for result in queued_tasks] == [{"event_id": event.pk}] * 2
+
+
+def test_an_event_not_applied_within_a_day_is_given_up_not_applied_late(edited_in_wecom, stored_parent):
+    old = stored_event(1)
+    CallbackEvent.objects.filter(pk=old.pk).update(received_at=ago(24 * 3600 + 5))
+    late_task = stored_event(2)
+    CallbackEvent.objects.filter(pk=late_task.pk).update(received_at=ago(24 * 3600 + 5))
+    calls = edited_in_wecom.contact_calls()
+
+    assert requeue_stalled_events() == 0
+    process_event(event_id=late_task.pk)  # its own task, run at last
+
+    for event in CallbackEvent.objects.all():
+        assert event.status == CallbackStatus.FAILED
+        assert outcome_text(event) == "超过一天未能处理，已放弃；此后的同步会按企业微信的最新数据更新家长。"
+    assert edited_in_wecom.contact_calls() == calls
+    assert rockys_remark(stored_parent) != "李主任"

@@ -83,6 +83,8 @@ def test_the_limit_is_a_setting(settings):
 def test_old_files_without_a_record_go_too_but_nothing_else_in_the_folder(export_root):
     orphan = aged_file(export_root, "0123456789abcdef0123456789abcdef.xlsx", days_ago=30)
     unfinished = aged_file(export_root, "0123456789abcdef0123456789abcdee.xlsx.1.part", days_ago=30)
+    # Named as before each try had a file of its own.
+    unfinished_before = aged_file(export_root, "0123456789abcdef0123456789abcdec.xlsx.part", days_ago=30)
     recent = aged_file(export_root, "0123456789abcdef0123456789abcded.xlsx", days_ago=1)
     someone_elses = aged_file(export_root, "notes.xlsx", days_ago=30)
 
@@ -90,6 +92,7 @@ def test_old_files_without_a_record_go_too_but_nothing_else_in_the_folder(export
 
     assert not orphan.exists()
     assert not unfinished.exists()
+    assert not unfinished_before.exists()
     assert recent.exists()
     assert someone_elses.exists()
 

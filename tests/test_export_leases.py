@@ -7,13 +7,15 @@ the writing it queues happens at once. tests/test_worker_death_postgres.py kills
 """
 
 import datetime as dt
+import io
+import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from openpyxl import Workbook
 
+from contacts import tasks
 from contacts.models import Export, ExportStatus, ExternalContact
 from contacts.services.exports import (
     MAX_EXPORT_ATTEMPTS,
@@ -25,6 +27,7 @@ from contacts.services.exports import (
 )
 from tests.admin_factories import parent_answer, store_parent
 from tests.sheets import read_records
+from tests.worker_processes import QUEUES
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -100,35 +103,98 @@ def test_after_its_last_try_an_interrupted_export_fails_and_says_why(parents, ma
         open_export_file(export=export)
 
 
-def test_a_writer_thought_dead_that_wakes_up_does_not_end_the_export_of_the_next_try(parents, manager):
-    export = interrupted_export(manager, heartbeat_seconds_ago=LEASE_SECONDS + 5)
-    Export.objects.filter(pk=export.pk).update(status=ExportStatus.QUEUED, heartbeat_at=None)
-    write_export(export_id=export.pk)  # the second try writes the file
-    # The first try's writer would end it only while it still holds it: it does not.
-    assert not Export.objects.filter(pk=export.pk, status=ExportStatus.RUNNING, attempts=1).exists()
+def test_a_writer_thought_dead_that_finishes_late_leaves_the_next_trys_file_alone(parents, manager, monkeypatch):
+    export = interrupted_export(manager, heartbeat_seconds_ago=0)
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.QUEUED, attempts=0)
+    real_save = Workbook.save
+    stalled = []
+
+    def save(workbook, stream):
+        if not stalled:
+            # Try 1 stalls here for longer than a lease: it is thought dead and try 2 writes the file.
+            stalled.append(True)
+            Export.objects.filter(pk=export.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
+            watch_export(export_id=export.pk)
+            real_save(workbook, io.BytesIO())
+            stream.write(b"what try 1 had")
+            return
+        real_save(workbook, stream)
+
+    monkeypatch.setattr(Workbook, "save", save)
+    write_export(export_id=export.pk)
 
     export.refresh_from_db()
     assert export.status == ExportStatus.FINISHED
     assert export.attempts == 2
+    sheet = open_export_file(export=export)
+    with sheet.file:
+        assert len(read_records(sheet.file.read())) == len(parents)
+    assert not list(export.path.parent.glob("*.part"))
 
 
-def test_the_writer_renews_the_heartbeat_while_it_writes(
-    wecom, manager, settings, monkeypatch, django_capture_on_commit_callbacks
-):
-    for n in range(5):
-        store_parent(wecom, parent_answer(f"wmParent{n:02d}", name=f"家长{n}"))
-    monkeypatch.setattr("contacts.services.exports.BATCH_SIZE", 2)
-    settings.JOB_LEASE_SECONDS = 0  # every batch is due a heartbeat
+@pytest.mark.django_db(transaction=True)  # the renewing thread has a connection of its own
+def test_the_writer_renews_the_heartbeat_while_it_writes(parents, manager, settings, monkeypatch):
+    export = interrupted_export(manager, heartbeat_seconds_ago=0)
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.QUEUED, attempts=0)
+    settings.JOB_LEASE_SECONDS = 0.2  # a renewal every 50 ms
+    real_save = Workbook.save
+    heartbeats = []
 
-    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
-        export = start_parent_export(
-            user=manager, contacts=ExternalContact.objects.order_by("name"), description="全部", reveal_phones=False
-        )
+    def slow_save(workbook, stream):
+        # Saving a large workbook takes a while; the heartbeat goes on meanwhile.
+        for _ in range(4):
+            time.sleep(0.1)
+            heartbeats.append(Export.objects.get(pk=export.pk).heartbeat_at)
+        real_save(workbook, stream)
+
+    monkeypatch.setattr(Workbook, "save", slow_save)
+    write_export(export_id=export.pk)
 
     assert Export.objects.get(pk=export.pk).status == ExportStatus.FINISHED
-    sets = [query["sql"].split(" WHERE ")[0] for query in queries.captured_queries if query["sql"].startswith("UPDATE")]
-    beats = [what for what in sets if "heartbeat_at" in what and "status" not in what]
-    assert len(beats) == 3  # 5 parents, 2 a batch
+    assert len(set(heartbeats)) >= 3
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """Tasks are kept, not run: what was queued, and for when."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": QUEUES}}
+    backend = tasks.watch_parent_export.get_backend()
+    backend.clear()
+    return backend.results
+
+
+def queued(results) -> list[tuple[str, dt.datetime | None]]:
+    return [(result.task.name, result.task.run_after) for result in results]
+
+
+def test_an_export_is_queued_with_its_watch_one_lease_later(
+    parents, manager, queued_tasks, django_capture_on_commit_callbacks
+):
+    before = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_parent_export(
+            user=manager, contacts=ExternalContact.objects.all(), description="全部", reveal_phones=False
+        )
+
+    (write, _), (watch, run_after) = queued(queued_tasks)
+    assert (write, watch) == ("write_parent_export", "watch_parent_export")
+    assert before + dt.timedelta(seconds=LEASE_SECONDS) <= run_after <= timezone.now() + dt.timedelta(
+        seconds=LEASE_SECONDS
+    )
+
+
+def test_the_watch_looks_again_while_the_export_is_queued_or_written_and_then_stops(parents, manager, queued_tasks):
+    export = interrupted_export(manager, heartbeat_seconds_ago=5)
+    queued_tasks.clear()
+
+    watch_export(export_id=export.pk)
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.QUEUED)
+    watch_export(export_id=export.pk)
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.FINISHED)
+    watch_export(export_id=export.pk)
+
+    assert [name for name, _ in queued(queued_tasks)] == ["watch_parent_export", "watch_parent_export"]
 
 
 def test_an_export_that_ended_is_no_longer_watched(parents, manager, django_capture_on_commit_callbacks):

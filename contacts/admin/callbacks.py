@@ -58,6 +58,7 @@ class CallbackEventAdmin(
     fields = (
         ("received_at", "created_at_wecom", "processed_at"),
         ("event_display", "change_type_display", "status"),
+        ("claimed_at", "attempts"),
         ("contact_display", "external_userid", "userid"),
         "outcome_full_display",
         "payload_display",
@@ -70,6 +71,8 @@ class CallbackEventAdmin(
         "event_display",
         "change_type_display",
         "status",
+        "claimed_at",
+        "attempts",
         "contact_display",
         "external_userid",
         "userid",

@@ -31,6 +31,7 @@ OUTCOMES = TextCatalogue(
         "no_id": gettext_noop("事件中没有 Id。"),
         "not_handled": gettext_noop("本系统不处理此类事件。"),
         "internal_error": gettext_noop("处理时出现内部错误，详见服务器日志。"),
+        "too_late": gettext_noop("超过一天未能处理，已放弃；此后的同步会按企业微信的最新数据更新家长。"),
         "interrupted": gettext_noop(
             "处理中断：处理它的后台进程停止了 %(attempts)s 次，已放弃；请检查回调队列的后台进程（db_worker）。"
         ),

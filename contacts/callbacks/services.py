@@ -17,12 +17,13 @@ client, so a worker's events share its keep-alive connections to WeCom:
   (or marked gone on delete), then the parents concerned are refreshed;
 - anything else: ignored.
 
-A worker claims an event before applying it (`claimed_at`). A worker that dies mid-event leaves
-it "received" with a claim that runs out after JOB_LEASE_SECONDS; `requeue_stalled_events`, run
-after every event a worker applies and at the end of the nightly sync, queues it again. After
-MAX_EVENT_ATTEMPTS claims that never finished, the event fails instead of being tried for ever.
-Applying an event twice (a worker thought dead that wakes up) changes nothing twice: each step
-sets what WeCom says now.
+A worker claims an event before applying it and renews the claim while it works, however long
+WeCom makes it wait. A worker that dies mid-event leaves it "received" with a claim that runs out
+after JOB_LEASE_SECONDS; `requeue_stalled_events`, run after every event a worker applies and at
+the end of the nightly sync, queues it again, once a lease at most. After MAX_EVENT_ATTEMPTS claims
+that never finished the event fails, and an event not applied within STALE_AFTER of its arrival is
+given up: the syncs since have brought its parents up to date, and an old event applied late could
+undo what happened after it. Only the worker holding the claim records the outcome.
 
 The outcome is stored on the event as codes (`outcomes.py`). A failed WeCom call makes the event `failed`, with the
 error and its hint, and changes nothing more than a failed refresh does.
@@ -32,10 +33,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 from functools import partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -47,6 +48,7 @@ from contacts.callbacks.outcomes import OUTCOMES
 from contacts.callbacks.roster import RosterChange, apply_school_user, remove_parent, remove_student
 from contacts.models import CallbackEvent, CallbackStatus, ExternalContact, FollowUser, RefreshTrigger
 from contacts.selectors import member_label_of, member_names
+from contacts.services.leases import Renewing, lease_duration
 from contacts.services.refresh import refresh_contact
 from contacts.texts import Message, changes_value, error_value
 from contacts.wecom.client import WeComClient, get_client
@@ -59,6 +61,8 @@ MAX_ID_LENGTH = 128
 MAX_EVENT_ATTEMPTS = 3
 # An event never claimed this long after it arrived was never queued (or its task was lost): queue it.
 UNCLAIMED_AFTER = dt.timedelta(hours=1)
+# An event not applied this long after it arrived is given up.
+STALE_AFTER = dt.timedelta(days=1)
 # Events queued again at once, at most: the rest wait for the next look.
 REQUEUE_BATCH = 100
 
@@ -98,9 +102,10 @@ def accept_event(*, message: CallbackMessage) -> CallbackEvent | None:
 def process_event(*, event_id: int, client: WeComClient | None = None) -> CallbackEvent | None:
     """Apply a stored event once; an event already handled, or held by a live worker, is left as it is."""
     now = timezone.now()
-    unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_duration())
-    claimed = CallbackEvent.objects.filter(unclaimed, pk=event_id, status=CallbackStatus.RECEIVED).update(
-        claimed_at=now, attempts=F("attempts") + 1
+    claim = uuid.uuid4().hex
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease_duration())
+    claimed = CallbackEvent.objects.filter(free, pk=event_id, status=CallbackStatus.RECEIVED).update(
+        claimed_at=now, claimed_by=claim, attempts=F("attempts") + 1
     )
     event = CallbackEvent.objects.filter(pk=event_id).first()
     if not claimed or event is None:
@@ -108,29 +113,39 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
     if event.attempts > MAX_EVENT_ATTEMPTS:
         logger.error("WeCom callback event %s: %d workers stopped applying it; it fails", event.pk, event.attempts - 1)
         outcome = _outcome(CallbackStatus.FAILED, "interrupted", attempts=event.attempts - 1)
+    elif event.received_at < now - STALE_AFTER:
+        outcome = _outcome(CallbackStatus.FAILED, "too_late")
     else:
-        outcome = _applied(event=event, client=client)
-    event.status = outcome.status
-    event.result = list(outcome.lines)
-    event.processed_at = timezone.now()
-    if outcome.contact is not None:
-        event.contact = outcome.contact
-    event.save(update_fields=["status", "result", "processed_at", "contact"])
-    logger.info("WeCom callback event %s (%s/%s): %s", event.pk, event.event, event.change_type, event.status)
-    return event
+        renew = partial(_renew_claim, event_id=event.pk, claim=claim)
+        with Renewing(renew, what=f"WeCom callback event {event.pk}"):
+            outcome = _applied(event=event, client=client)
+    _record_outcome(event=event, claim=claim, outcome=outcome)
+    return CallbackEvent.objects.get(pk=event.pk)
 
 
 def requeue_stalled_events(*, now: dt.datetime | None = None) -> int:
-    """Queue again the events whose worker died while applying them (or that were never queued); returns how many."""
+    """Queue again the events whose worker died while applying them (or that were never queued), and give
+    up those older than STALE_AFTER; returns how many were queued."""
     now = now or timezone.now()
-    claim_ran_out = Q(claimed_at__lt=now - claim_duration())
-    never_claimed = Q(claimed_at__isnull=True, received_at__lt=now - UNCLAIMED_AFTER)
-    stalled = claim_ran_out | never_claimed
-    event_ids = list(
-        CallbackEvent.objects.filter(stalled, status=CallbackStatus.RECEIVED)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:REQUEUE_BATCH]
+    lease = lease_duration()
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease)
+    waiting = CallbackEvent.objects.filter(free, status=CallbackStatus.RECEIVED)
+    given_up = waiting.filter(received_at__lt=now - STALE_AFTER).update(
+        status=CallbackStatus.FAILED, result=[OUTCOMES.message("too_late")], processed_at=now
     )
+    if given_up:
+        logger.warning("%d WeCom callback event(s) not applied within %s given up", given_up, STALE_AFTER)
+    claim_ran_out = Q(claimed_at__lt=now - lease)
+    never_claimed = Q(claimed_at__isnull=True, received_at__lt=now - UNCLAIMED_AFTER)
+    not_just_queued = Q(requeued_at__isnull=True) | Q(requeued_at__lt=now - lease)
+    with transaction.atomic():
+        event_ids = list(
+            waiting.filter(claim_ran_out | never_claimed, not_just_queued)
+            .select_for_update(skip_locked=True)
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:REQUEUE_BATCH]
+        )
+        CallbackEvent.objects.filter(pk__in=event_ids).update(requeued_at=now)
     for event_id in event_ids:
         tasks.process_callback_event.enqueue(event_id=event_id)
     if event_ids:
@@ -138,9 +153,24 @@ def requeue_stalled_events(*, now: dt.datetime | None = None) -> int:
     return len(event_ids)
 
 
-def claim_duration() -> dt.timedelta:
-    """How long a worker's claim on an event lasts (JOB_LEASE_SECONDS)."""
-    return dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+def _renew_claim(*, event_id: int, claim: str) -> None:
+    CallbackEvent.objects.filter(pk=event_id, status=CallbackStatus.RECEIVED, claimed_by=claim).update(
+        claimed_at=timezone.now()
+    )
+
+
+def _record_outcome(*, event: CallbackEvent, claim: str, outcome: Outcome) -> None:
+    fields = {"status": outcome.status, "result": list(outcome.lines), "processed_at": timezone.now()}
+    if outcome.contact is not None:
+        fields["contact"] = outcome.contact
+    recorded = CallbackEvent.objects.filter(pk=event.pk, status=CallbackStatus.RECEIVED, claimed_by=claim).update(
+        **fields
+    )
+    if recorded:
+        logger.info("WeCom callback event %s (%s/%s): %s", event.pk, event.event, event.change_type, outcome.status)
+    else:
+        # Its claim ran out while it worked and another worker took the event: that one's outcome stands.
+        logger.warning("WeCom callback event %s: applied by another worker meanwhile; its outcome stands", event.pk)
 
 
 def _applied(*, event: CallbackEvent, client: WeComClient | None) -> Outcome:

@@ -30,10 +30,14 @@ class CallbackEvent(models.Model):
     # Text written before outcomes were stored as codes; shown for those events only.
     outcome = models.TextField(_("处理结果"), blank=True)
     processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
-    # When a worker began applying the event, and how many have begun: a worker that dies leaves
-    # the event "received" with a claim that runs out after JOB_LEASE_SECONDS (see callbacks.services).
-    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The claim of the worker applying the event: renewed while it works, it runs out after
+    # JOB_LEASE_SECONDS when the worker died, and the event is queued again (see callbacks.services).
+    claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True, editable=False)
+    claimed_by = models.CharField(max_length=32, blank=True, editable=False)
+    # How many workers began applying it. (A plain integer: no CHECK constraint to validate on a big table.)
+    attempts = models.IntegerField(_("处理次数"), default=0, editable=False)
+    # When it was last queued again; once a lease at most.
+    requeued_at = models.DateTimeField(null=True, blank=True, editable=False)
     contact = models.ForeignKey(
         ExternalContact,
         verbose_name=pgettext_lazy("one", "家长"),
@@ -47,8 +51,14 @@ class CallbackEvent(models.Model):
         verbose_name = pgettext_lazy("one", "回调事件")
         verbose_name_plural = pgettext_lazy("many", "回调事件")
         ordering = ["-received_at", "-id"]
-        # The events still to apply are found among all those kept without reading them all.
-        indexes = [models.Index(fields=["status", "received_at"], name="callback_event_status_idx")]
+        # The events still to apply, few among the two years kept, are found without reading the others.
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="callback_event_received_idx",
+                condition=models.Q(status=CallbackStatus.RECEIVED),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event}/{self.change_type} {self.external_userid or self.userid}"

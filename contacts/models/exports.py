@@ -52,8 +52,10 @@ class Export(models.Model):
     error = models.TextField(_("错误"), blank=True)
     # While a worker writes the file it renews this every quarter lease (JOB_LEASE_SECONDS); an
     # export whose writer stopped renewing it is written again, at most MAX_EXPORT_ATTEMPTS times.
+    # On an export queued again, when that was.
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Tries at writing the file so far. (A plain integer: no CHECK constraint to validate on a big table.)
+    attempts = models.IntegerField(_("生成次数"), default=0, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "导出文件")

@@ -13,7 +13,8 @@ of them (PARENT_LIST_SHEET). A class page would export its parents, e.g.:
 or, for more than EXPORT_INLINE_ROWS parents (`runs_in_background`), `start_parent_export`
 with the same arguments. Each export is recorded in the audit log.
 
-A worker writing a file renews the export's heartbeat every quarter lease (JOB_LEASE_SECONDS). The
+A worker writing a file renews the export's heartbeat every quarter lease (JOB_LEASE_SECONDS), from a
+thread of its own, so also while the workbook is saved. The
 export's watch, a task queued every lease while the export is queued or being written, queues the
 writing again when the heartbeat stopped (the worker was killed), at most MAX_EXPORT_ATTEMPTS times in
 all; then the export fails, saying so, rather than staying "生成中" until it expires.
@@ -29,13 +30,13 @@ import datetime as dt
 import logging
 import re
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
+from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -73,6 +74,7 @@ from contacts.models import (
 from contacts.privacy import show_phones, shown_text
 from contacts.selectors import member_names
 from contacts.services.audit import export_result, record_audit
+from contacts.services.leases import Renewing, lease_duration
 from contacts.services.retention import purge_expired_exports
 
 logger = logging.getLogger(__name__)
@@ -206,28 +208,18 @@ def write_parent_sheet(
     return _write_sheet(contact_ids=contact_ids, reveal_phones=reveal_phones, stream=stream, sheet=sheet)
 
 
-def _write_sheet(
-    *,
-    contact_ids: Iterable[int],
-    reveal_phones: bool,
-    stream: BinaryIO,
-    sheet: ParentSheet,
-    before_batch: Callable[[], None] | None = None,
-) -> int:
+def _write_sheet(*, contact_ids: Iterable[int], reveal_phones: bool, stream: BinaryIO, sheet: ParentSheet) -> int:
     columns = [COLUMNS[key] for key in sheet.columns]
     reading = _Reading.now(reveal_phones=reveal_phones)
-
-    def rows() -> Iterator[list[CellValue]]:
-        for batch in _batches(contact_ids, size=BATCH_SIZE):
-            if before_batch is not None:
-                before_batch()
-            for row in _parent_rows(contact_ids=batch, reading=reading):
-                yield [column.value(row) for column in columns]
-
+    rows = (
+        [column.value(row) for column in columns]
+        for batch in _batches(contact_ids, size=BATCH_SIZE)
+        for row in _parent_rows(contact_ids=batch, reading=reading)
+    )
     return write_workbook(
         title=str(sheet.title),
         headers=[(str(column.header), column.width) for column in columns],
-        rows=rows(),
+        rows=rows,
         stream=stream,
     )
 
@@ -533,23 +525,22 @@ def write_export(*, export_id: int) -> Export | None:
     if not claimed:
         return None
     export = Export.objects.get(pk=export_id)
-    path = export.path
+    attempt = export.attempts
     # A file of its own for each try: a writer thought dead that wakes up never writes into another's.
-    unfinished = path.with_name(f"{path.name}.{export.attempts}.part")
+    unfinished = _unfinished_file(export, attempt=attempt)
     sheet = ParentSheet(title=export.title, columns=tuple(export.columns))
-    heartbeat = _Heartbeat(export_id=export_id, attempt=export.attempts)
+    beat = partial(_renew_heartbeat, export_id=export_id, attempt=attempt)
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with translation.override(export.language or None), unfinished.open("wb") as stream:
+        export.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with (
+            Renewing(beat, what=f"export {export_id}"),
+            translation.override(export.language or None),
+            unfinished.open("wb") as stream,
+        ):
             rows = _write_sheet(
-                contact_ids=export.contact_ids,
-                reveal_phones=export.reveal_phones,
-                stream=stream,
-                sheet=sheet,
-                before_batch=heartbeat.beat,
+                contact_ids=export.contact_ids, reveal_phones=export.reveal_phones, stream=stream, sheet=sheet
             )
-        # Whole or not at all: a download never finds half a file.
-        unfinished.replace(path)
+        _finish_try(export=export, attempt=attempt, unfinished=unfinished, rows=rows)
     except Exception as exc:
         logger.exception("writing export %s failed", export_id)
         with suppress(OSError):
@@ -560,29 +551,48 @@ def write_export(*, export_id: int) -> Export | None:
             status=ExportStatus.FAILED,
             error=f"生成失败（{name}），请重新导出；如仍失败，请联系系统管理员（详见服务器日志）。"
             f" / Writing the file failed ({name}); export again, and if it fails again, ask the administrator.",
-            attempt=export.attempts,
+            attempt=attempt,
         )
-    else:
-        _end_export(export_id=export_id, status=ExportStatus.FINISHED, row_count=rows, attempt=export.attempts)
     return Export.objects.get(pk=export_id)
+
+
+def _finish_try(*, export: Export, attempt: int, unfinished: Path, rows: int) -> None:
+    """Put the written file in place and mark the export finished, if this try still holds it.
+
+    A try that lost its hold (its heartbeat stopped too long and the export was given to another)
+    leaves the file and the record to the other: its own file may be older, or empty.
+    """
+    with transaction.atomic():
+        held = Export.objects.select_for_update().filter(pk=export.pk, status=ExportStatus.RUNNING, attempts=attempt)
+        if held.first() is None:
+            logger.warning(
+                "export %s: try %d finished after the export was given to another; its file is dropped", export, attempt
+            )
+            unfinished.unlink(missing_ok=True)
+            return
+        # Whole or not at all: a download never finds half a file.
+        unfinished.replace(export.path)
+        _end_export(export_id=export.pk, status=ExportStatus.FINISHED, row_count=rows, attempt=attempt)
 
 
 def watch_export(*, export_id: int, now: dt.datetime | None = None) -> Export | None:
     """Queue the writing of an export again when its writer stopped renewing the heartbeat (the watch's task).
 
     After MAX_EXPORT_ATTEMPTS tries the export fails instead, as does one that no worker began
-    writing within QUEUE_PATIENCE. While the export is queued or being written, the watch queues
-    itself again for a lease later.
+    writing within QUEUE_PATIENCE of being queued. While the export is queued or being written, the
+    watch queues itself again for a lease later.
     """
     export = Export.objects.filter(pk=export_id).first()
     if export is None or not export.is_active:
         return export
     now = now or timezone.now()
-    if export.status == ExportStatus.QUEUED and export.created_at < now - QUEUE_PATIENCE:
+    # Queued: heartbeat_at is when it was queued again, if it was.
+    since = export.heartbeat_at or export.created_at
+    if export.status == ExportStatus.QUEUED and since < now - QUEUE_PATIENCE:
         logger.error("export %s: no worker began writing it within %s; it fails", export, QUEUE_PATIENCE)
         _end_export(export_id=export_id, status=ExportStatus.FAILED, error=NEVER_STARTED, only_from=ExportStatus.QUEUED)
         return Export.objects.get(pk=export_id)
-    if export.status == ExportStatus.RUNNING and (export.heartbeat_at or export.created_at) < now - export_lease():
+    if export.status == ExportStatus.RUNNING and since < now - lease_duration():
         if export.attempts >= MAX_EXPORT_ATTEMPTS:
             logger.error("export %s: its writer stopped %d times; it fails", export, export.attempts)
             _end_export(
@@ -592,40 +602,27 @@ def watch_export(*, export_id: int, now: dt.datetime | None = None) -> Export | 
                 attempt=export.attempts,
             )
             return Export.objects.get(pk=export_id)
-        requeued = Export.objects.filter(
-            pk=export_id, status=ExportStatus.RUNNING, attempts=export.attempts
-        ).update(status=ExportStatus.QUEUED, heartbeat_at=None)
+        requeued = Export.objects.filter(pk=export_id, status=ExportStatus.RUNNING, attempts=export.attempts).update(
+            status=ExportStatus.QUEUED, heartbeat_at=now
+        )
         if requeued:
             logger.warning("export %s: its writer stopped renewing its heartbeat; it is written again", export)
             with suppress(OSError):
-                export.path.with_name(f"{export.path.name}.{export.attempts}.part").unlink(missing_ok=True)
+                _unfinished_file(export, attempt=export.attempts).unlink(missing_ok=True)
             _queue_writing(export_id=export_id)
             return Export.objects.get(pk=export_id)
     _queue_watch(export_id=export_id)
     return Export.objects.get(pk=export_id)
 
 
-def export_lease() -> dt.timedelta:
-    """How long an export's writer may go without renewing its heartbeat (JOB_LEASE_SECONDS)."""
-    return dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+def _unfinished_file(export: Export, *, attempt: int) -> Path:
+    return export.path.with_name(f"{export.path.name}.{attempt}.part")
 
 
-class _Heartbeat:
-    """Renews an export's heartbeat, at most every quarter lease, while this try still holds it."""
-
-    def __init__(self, *, export_id: int, attempt: int) -> None:
-        self._export_id = export_id
-        self._attempt = attempt
-        self._every = export_lease().total_seconds() / 4
-        self._last = time.monotonic()
-
-    def beat(self) -> None:
-        if time.monotonic() - self._last < self._every:
-            return
-        self._last = time.monotonic()
-        Export.objects.filter(pk=self._export_id, status=ExportStatus.RUNNING, attempts=self._attempt).update(
-            heartbeat_at=timezone.now()
-        )
+def _renew_heartbeat(*, export_id: int, attempt: int) -> None:
+    Export.objects.filter(pk=export_id, status=ExportStatus.RUNNING, attempts=attempt).update(
+        heartbeat_at=timezone.now()
+    )
 
 
 def _queue_writing(*, export_id: int) -> None:
@@ -639,7 +636,7 @@ def _queue_watch(*, export_id: int) -> None:
     if not watch.get_backend().supports_defer:
         # Tasks that run inline (TASK_BACKEND=immediate) have written the file already, in this process.
         return
-    watch.using(run_after=timezone.now() + export_lease()).enqueue(export_id)
+    watch.using(run_after=timezone.now() + lease_duration()).enqueue(export_id)
 
 
 def open_export_file(*, export: Export) -> ExportedSheet:

@@ -39,15 +39,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import threading
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
@@ -58,6 +56,7 @@ from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseRea
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
 from contacts.services.job_errors import JOB_ERRORS, limits_failure, stop_failure
+from contacts.services.leases import Renewing, lease_duration
 from contacts.services.retention import purge_expired_history
 from contacts.services.roster import sync_roster
 from contacts.services.runner import (
@@ -239,7 +238,8 @@ def run_job_chunk(
             if on_outcome is not None:
                 on_outcome(outcome)
 
-        with _LeaseRenewal(job_id=job_id, worker_id=worker_id):
+        renew = partial(_renew_leases, job_id=job_id, worker_id=worker_id)
+        with Renewing(renew, what=f"job {job_id}'s parents held by {worker_id}"):
             summary = refresh_concurrently(
                 external_userids=list(claimed),
                 trigger=trigger,
@@ -279,11 +279,6 @@ def watch_job(*, job_id: int, chunk_size: int, worker_id: str) -> RunSummary | N
     # Queued before the chunk runs: should this worker die in it, the watch goes on.
     transaction.on_commit(partial(_queue_watch, job_id=job_id, chunk_size=chunk_size))
     return run_job_chunk(job_id=job_id, worker_id=worker_id, chunk_size=chunk_size)
-
-
-def lease_duration() -> dt.timedelta:
-    """How long a worker's claim on an item lasts unless renewed (JOB_LEASE_SECONDS)."""
-    return dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
 
 
 def run_job_here(
@@ -434,40 +429,6 @@ def _renew_leases(*, job_id: int, worker_id: str) -> int:
         return JobItem.objects.filter(job_id=job_id, claimed_by=worker_id, status=JobItemStatus.PENDING).update(
             lease_expires_at=timezone.now() + lease_duration()
         )
-
-
-class _LeaseRenewal:
-    """While in the `with` block, a thread renews the worker's leases every quarter lease.
-
-    A thread of its own, because a parent can take longer than a lease (WeCom's rate limit
-    pauses every caller for a minute) and the worker must keep its claim all the while.
-    """
-
-    def __init__(self, *, job_id: int, worker_id: str) -> None:
-        self._job_id = job_id
-        self._worker_id = worker_id
-        self._every = lease_duration().total_seconds() / 4
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew_until_stopped, name=f"job-{job_id}-lease", daemon=True)
-
-    def __enter__(self) -> _LeaseRenewal:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _renew_until_stopped(self) -> None:
-        try:
-            while not self._stop.wait(self._every):
-                try:
-                    _renew_leases(job_id=self._job_id, worker_id=self._worker_id)
-                except DatabaseError:
-                    # The next renewal may succeed; until the lease runs out, nothing is lost.
-                    logger.warning("job %s: renewing the leases of %s failed", self._job_id, self._worker_id)
-        finally:
-            connection.close()
 
 
 def _record_outcome(*, item_id: int, worker_id: str, outcome: RefreshOutcome) -> None:

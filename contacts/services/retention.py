@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 # The names exports are written under (Export.file_name, and the file while it is written): only
 # these are ever deleted from EXPORT_ROOT, whatever else someone keeps there.
-_EXPORT_FILE = re.compile(r"[0-9a-f]{32}\.xlsx(\.\d+\.part)?")
+_EXPORT_FILE = re.compile(r"[0-9a-f]{32}\.xlsx((\.\d+)?\.part)?")
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def purge_expired_exports(*, now: dt.datetime | None = None) -> int:
     deleted = 0
     for export in Export.objects.filter(created_at__lt=cutoff).only("pk", "file_name"):
         export.path.unlink(missing_ok=True)
-        for unfinished in export.path.parent.glob(export.path.name + ".*.part"):
+        for unfinished in export.path.parent.glob(export.path.name + ".*part"):
             unfinished.unlink(missing_ok=True)
         deleted += Export.objects.filter(pk=export.pk).delete()[0]
     root = Path(settings.EXPORT_ROOT)
