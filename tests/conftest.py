@@ -89,3 +89,15 @@ def browser():
     chromium = start_chromium()
     yield chromium
     chromium.quit()
+
+
+@pytest.fixture
+def kept_tasks(settings) -> list:
+    """Tasks are kept, not run: the results of what was queued (`result.task.run_after` says for when)."""
+    from contacts import tasks
+
+    queues = settings.TASKS["default"]["QUEUES"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": queues}}
+    backend = tasks.process_callback_event.get_backend()
+    backend.clear()
+    return backend.results

@@ -19,7 +19,6 @@ from contacts.models import CallbackEvent, CallbackStatus, JobKind, JobStatus, S
 from contacts.services.jobs import finish_job_if_done
 from tests.admin_factories import seed, with_teacher_remark
 from tests.conftest import API
-from tests.worker_processes import QUEUES
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -153,23 +152,14 @@ def test_a_worker_whose_claim_was_taken_meanwhile_does_not_overwrite_the_outcome
     assert event.result == [{"code": "not_handled"}]
 
 
-@pytest.fixture
-def queued_tasks(settings):
-    """Tasks are kept, not run."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": QUEUES}}
-    backend = tasks.process_callback_event.get_backend()
-    backend.clear()
-    return backend.results
-
-
-def test_an_event_left_behind_is_queued_again_once_a_lease_at_most(queued_tasks):
+def test_an_event_left_behind_is_queued_again_once_a_lease_at_most(kept_tasks):
     event = stored_event(claimed_at=ago(LEASE_SECONDS + 5), attempts=1)
 
     assert requeue_stalled_events() == 1
     assert requeue_stalled_events() == 0  # its task waits in the queue: not queued twice
     assert requeue_stalled_events(now=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS + 1)) == 1
 
-    assert [result.kwargs for result in queued_tasks] == [{"event_id": event.pk}] * 2
+    assert [result.kwargs for result in kept_tasks] == [{"event_id": event.pk}] * 2
 
 
 def test_an_event_not_applied_within_a_day_is_given_up_not_applied_late(edited_in_wecom, stored_parent):

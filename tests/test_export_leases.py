@@ -15,7 +15,6 @@ import pytest
 from django.utils import timezone
 from openpyxl import Workbook
 
-from contacts import tasks
 from contacts.models import Export, ExportStatus, ExternalContact
 from contacts.services.exports import (
     MAX_EXPORT_ATTEMPTS,
@@ -27,7 +26,6 @@ from contacts.services.exports import (
 )
 from tests.admin_factories import parent_answer, store_parent
 from tests.sheets import read_records
-from tests.worker_processes import QUEUES
 
 pytest_plugins = ["tests.admin_factories"]
 pytestmark = pytest.mark.django_db
@@ -154,21 +152,12 @@ def test_the_writer_renews_the_heartbeat_while_it_writes(parents, manager, setti
     assert len(set(heartbeats)) >= 3
 
 
-@pytest.fixture
-def queued_tasks(settings):
-    """Tasks are kept, not run: what was queued, and for when."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": QUEUES}}
-    backend = tasks.watch_parent_export.get_backend()
-    backend.clear()
-    return backend.results
-
-
 def queued(results) -> list[tuple[str, dt.datetime | None]]:
     return [(result.task.name, result.task.run_after) for result in results]
 
 
 def test_an_export_is_queued_with_its_watch_one_lease_later(
-    parents, manager, queued_tasks, django_capture_on_commit_callbacks
+    parents, manager, kept_tasks, django_capture_on_commit_callbacks
 ):
     before = timezone.now()
 
@@ -177,16 +166,16 @@ def test_an_export_is_queued_with_its_watch_one_lease_later(
             user=manager, contacts=ExternalContact.objects.all(), description="全部", reveal_phones=False
         )
 
-    (write, _), (watch, run_after) = queued(queued_tasks)
+    (write, _), (watch, run_after) = queued(kept_tasks)
     assert (write, watch) == ("write_parent_export", "watch_parent_export")
     assert before + dt.timedelta(seconds=LEASE_SECONDS) <= run_after <= timezone.now() + dt.timedelta(
         seconds=LEASE_SECONDS
     )
 
 
-def test_the_watch_looks_again_while_the_export_is_queued_or_written_and_then_stops(parents, manager, queued_tasks):
+def test_the_watch_looks_again_while_the_export_is_queued_or_written_and_then_stops(parents, manager, kept_tasks):
     export = interrupted_export(manager, heartbeat_seconds_ago=5)
-    queued_tasks.clear()
+    kept_tasks.clear()
 
     watch_export(export_id=export.pk)
     Export.objects.filter(pk=export.pk).update(status=ExportStatus.QUEUED)
@@ -194,7 +183,7 @@ def test_the_watch_looks_again_while_the_export_is_queued_or_written_and_then_st
     Export.objects.filter(pk=export.pk).update(status=ExportStatus.FINISHED)
     watch_export(export_id=export.pk)
 
-    assert [name for name, _ in queued(queued_tasks)] == ["watch_parent_export", "watch_parent_export"]
+    assert [name for name, _ in queued(kept_tasks)] == ["watch_parent_export", "watch_parent_export"]
 
 
 def test_an_export_that_ended_is_no_longer_watched(parents, manager, django_capture_on_commit_callbacks):
