@@ -4,10 +4,20 @@ from pathlib import Path
 
 import pytest
 import responses
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 from responses import matchers
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request in English leaves English active in the thread; every test starts in the site's language.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

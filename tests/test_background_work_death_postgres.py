@@ -10,6 +10,7 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from contacts import tasks
 from contacts.models import CallbackEvent, CallbackStatus, Export, ExportStatus, ExternalContact
@@ -57,9 +58,10 @@ def test_an_export_whose_writer_is_killed_is_written_by_another_worker(
     env = worker_environment(wecom, shared_cache_table, **short_lease)
     logs = {worker_id: tmp_path / f"{worker_id}.log" for worker_id in ("doomed", "survivor")}
     doomed = start_worker("doomed", env, logs["doomed"], batch=False)
-    export = start_parent_export(
-        user=user, contacts=ExternalContact.objects.order_by("name"), description="全部", reveal_phones=False
-    )
+    with translation.override("zh-hans"):  # the sheet's headers are in the language it was asked in
+        export = start_parent_export(
+            user=user, contacts=ExternalContact.objects.order_by("name"), description="全部", reveal_phones=False
+        )
 
     with workers_stopped_at_the_end(doomed):
         writing = Export.objects.filter(pk=export.pk, status=ExportStatus.RUNNING)

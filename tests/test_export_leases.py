@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from contacts.models import Export, ExportStatus, ExternalContact
@@ -47,9 +47,10 @@ def parents(wecom):
 
 def interrupted_export(manager, *, attempts: int = 1, heartbeat_seconds_ago: float) -> Export:
     """An export a worker had claimed (try number `attempts`) and was writing when it died."""
-    export = start_parent_export(
-        user=manager, contacts=ExternalContact.objects.order_by("name"), description="全部", reveal_phones=False
-    )
+    with translation.override("zh-hans"):  # the sheet's headers are in the language it was asked in
+        export = start_parent_export(
+            user=manager, contacts=ExternalContact.objects.order_by("name"), description="全部", reveal_phones=False
+        )
     Export.objects.filter(pk=export.pk).update(
         status=ExportStatus.RUNNING,
         attempts=attempts,
