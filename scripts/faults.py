@@ -550,7 +550,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default=os.environ.get("FAULTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/schoolcontacts_faults"),
-        help="a PostgreSQL database of its own; created when missing, emptied",
+        help="a PostgreSQL database of its own, dropped and made anew",
     )
     parser.add_argument("--cache-url", default=os.environ.get("FAULTS_CACHE_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--keep-logs", action="store_true", help="print the end of every process's log")
@@ -571,14 +571,15 @@ def main() -> None:
 
 
 def create_database(database_url: str) -> None:
+    """The run's database, made anew: nothing of an earlier run (its data, its migrations) is left."""
     import psycopg
     from psycopg import sql
 
     name = database_url.rsplit("/", 1)[-1]
     server = database_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(server, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":
