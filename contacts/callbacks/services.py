@@ -103,8 +103,7 @@ def process_event(*, event_id: int, client: WeComClient | None = None) -> Callba
     """Apply a stored event once; an event already handled, or held by a live worker, is left as it is."""
     now = timezone.now()
     claim = uuid.uuid4().hex
-    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease_duration())
-    claimed = CallbackEvent.objects.filter(free, pk=event_id, status=CallbackStatus.RECEIVED).update(
+    claimed = CallbackEvent.objects.filter(_no_live_claim(now), pk=event_id, status=CallbackStatus.RECEIVED).update(
         claimed_at=now, claimed_by=claim, attempts=F("attempts") + 1
     )
     event = CallbackEvent.objects.filter(pk=event_id).first()
@@ -128,8 +127,7 @@ def requeue_stalled_events(*, now: dt.datetime | None = None) -> int:
     up those older than STALE_AFTER; returns how many were queued."""
     now = now or timezone.now()
     lease = lease_duration()
-    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease)
-    waiting = CallbackEvent.objects.filter(free, status=CallbackStatus.RECEIVED)
+    waiting = CallbackEvent.objects.filter(_no_live_claim(now), status=CallbackStatus.RECEIVED)
     given_up = waiting.filter(received_at__lt=now - STALE_AFTER).update(
         status=CallbackStatus.FAILED, result=[OUTCOMES.message("too_late")], processed_at=now
     )
@@ -151,6 +149,11 @@ def requeue_stalled_events(*, now: dt.datetime | None = None) -> int:
     if event_ids:
         logger.warning("WeCom callback events queued again, their workers having stopped: %s", event_ids)
     return len(event_ids)
+
+
+def _no_live_claim(now: dt.datetime) -> Q:
+    """Events no worker holds: never claimed, or their claim ran out (the worker died)."""
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease_duration())
 
 
 def _renew_claim(*, event_id: int, claim: str) -> None:

@@ -74,7 +74,7 @@ from contacts.models import (
 from contacts.privacy import show_phones, shown_text
 from contacts.selectors import member_names
 from contacts.services.audit import export_result, record_audit
-from contacts.services.leases import Renewing, lease_duration
+from contacts.services.leases import Renewing, lease_duration, queue_watch
 from contacts.services.retention import purge_expired_exports
 
 logger = logging.getLogger(__name__)
@@ -632,11 +632,7 @@ def _queue_writing(*, export_id: int) -> None:
 
 
 def _queue_watch(*, export_id: int) -> None:
-    watch = tasks.watch_parent_export
-    if not watch.get_backend().supports_defer:
-        # Tasks that run inline (TASK_BACKEND=immediate) have written the file already, in this process.
-        return
-    watch.using(run_after=timezone.now() + lease_duration()).enqueue(export_id)
+    queue_watch(tasks.watch_parent_export, export_id, after=lease_duration())
 
 
 def open_export_file(*, export: Export) -> ExportedSheet:

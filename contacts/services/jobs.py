@@ -56,7 +56,7 @@ from contacts.models import JobItem, JobItemStatus, JobKind, JobStatus, PauseRea
 from contacts.models.jobs import ACTIVE_STATUSES
 from contacts.selectors import stored_external_userids
 from contacts.services.job_errors import JOB_ERRORS, limits_failure, stop_failure
-from contacts.services.leases import Renewing, lease_duration
+from contacts.services.leases import Renewing, lease_duration, queue_watch
 from contacts.services.retention import purge_expired_history
 from contacts.services.roster import sync_roster
 from contacts.services.runner import (
@@ -454,11 +454,7 @@ def _queue_chunks(*, job_id: int, chunk_size: int, chunks: int) -> None:
 
 
 def _queue_watch(*, job_id: int, chunk_size: int) -> None:
-    watch = tasks.watch_sync_job
-    if not watch.get_backend().supports_defer:
-        # Tasks that run inline (TASK_BACKEND=immediate) have finished the job already, in this process.
-        return
-    watch.using(run_after=timezone.now() + lease_duration() / 2).enqueue(job_id, chunk_size)
+    queue_watch(tasks.watch_sync_job, job_id, chunk_size, after=lease_duration() / 2)
 
 
 def _note_pause(*, job_id: int, pause: Pause) -> None:
